@@ -1,0 +1,111 @@
+"""Model presets -> resident diffusers pipelines, and a fresh scheduler for every job."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import diffusers
+import torch
+import transformers
+from diffusers import (
+    DDIMScheduler,
+    DiffusionPipeline,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    UniPCMultistepScheduler,
+)
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.tiny import TINY_SOURCE, ensure_tiny_model
+
+SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    "euler": (EulerDiscreteScheduler, {}),
+    "euler_a": (EulerAncestralDiscreteScheduler, {}),
+    "ddim": (DDIMScheduler, {}),
+    "dpmpp_2m": (DPMSolverMultistepScheduler, {}),
+    "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
+    "unipc": (UniPCMultistepScheduler, {}),
+}
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class ModelRegistry:
+    """Loads each preset's pipeline once and keeps it on the device.
+
+    Pipelines are not thread-safe, so only the thread that claimed the registry (the GPU
+    worker) may ask for one.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.presets = settings.models
+        self.models_dir = settings.paths.models
+        self.device = resolve_device(settings.engine.device)
+        self.dtype = resolve_dtype(settings.engine.dtype, self.device)
+        self._pipelines: dict[str, DiffusionPipeline] = {}
+        self._owner: int | None = None
+        # Loading bars from the libraries would interleave with ours and with the bot's logs.
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()
+
+    def claim_thread(self) -> None:
+        """Make the calling thread the only one allowed to use pipelines."""
+        self._owner = threading.get_ident()
+
+    def pipeline(self, name: str) -> DiffusionPipeline:
+        """The resident text-to-image pipeline of preset ``name``, loaded on first use."""
+        if self._owner != threading.get_ident():
+            raise RuntimeError("pipelines may only be used on the GPU worker thread")
+        if name not in self._pipelines:
+            self._pipelines[name] = self._load(name)
+        return self._pipelines[name]
+
+    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
+        """A new scheduler for one job, built from the pipeline's own scheduler config.
+
+        Schedulers keep per-run state (step index, sigmas), so jobs never share one.
+        """
+        base = pipeline.scheduler
+        cls, options = SCHEDULERS.get(name, (type(base), {}))
+        return cls.from_config(base.config, **options)
+
+    def _load(self, name: str) -> DiffusionPipeline:
+        preset = self.presets[name]
+        source = self._source_path(preset)
+        try:
+            pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
+        except (OSError, ValueError) as exc:
+            raise UserError(
+                f"The model {name!r} could not be loaded from {source}: {exc}. "
+                f"Check models.{name}.source in the settings and that the weights are "
+                "downloaded (models from the hub need network access once)."
+            ) from exc
+        pipeline.to(self.device)
+        pipeline.set_progress_bar_config(disable=True)
+        return pipeline
+
+    def _source_path(self, preset: ModelPreset) -> str:
+        if preset.source == TINY_SOURCE:
+            return str(ensure_tiny_model(self.models_dir))
+        local = Path(preset.source).expanduser()
+        return str(local) if local.exists() else preset.source
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting != "auto":
+        return torch.device(setting)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
+    if setting != "auto":
+        return _DTYPES[setting]
+    return torch.float32 if device.type == "cpu" else torch.float16

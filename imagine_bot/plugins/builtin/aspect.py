@@ -1,0 +1,49 @@
+"""``--ar W:H`` -> width and height near the preset's pixel area, in multiples of 64.
+
+Multiples of 64 rarely hit both the ratio and the area exactly, so the size is the one with
+the smallest combined error, where an error in the ratio weighs ``RATIO_WEIGHT`` times an
+error in the area (both measured as log factors). At 1024x1024, 3:2 gives 1280x832 (1.54, 2%
+more pixels) and 16:9 gives 1344x768 (1.75, 2% fewer); at 256x256, 3:2 gives 384x256.
+"""
+
+import math
+
+from imagine_bot.config import Settings
+from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.plugins import hookimpl
+
+SIZE_STEP = 64
+RATIO_WEIGHT = 4.0
+
+
+@hookimpl(trylast=True)
+def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
+    assert draft.preset is not None, "model_preset runs before aspect"
+    ratio = draft.flag("ar")
+    if draft.width is None or draft.height is None:
+        draft.width, draft.height = size_for_ratio(ratio, draft.preset.pixel_area)
+
+
+def size_for_ratio(ratio: str, pixel_area: int) -> tuple[int, int]:
+    """The multiple-of-64 size that best matches ``ratio`` (``"W:H"``) at ``pixel_area``."""
+    width_part, height_part = (int(side) for side in ratio.split(":"))
+    target = width_part / height_part
+
+    def error(size: tuple[int, int]) -> float:
+        width, height = size
+        ratio_error = abs(math.log(width / height / target))
+        area_error = abs(math.log(width * height / pixel_area))
+        return RATIO_WEIGHT * ratio_error + area_error
+
+    widest = 4 * math.isqrt(pixel_area) + SIZE_STEP
+    candidates = [
+        (width, height)
+        for width in range(SIZE_STEP, widest + 1, SIZE_STEP)
+        for height in _nearest_steps(width / target)
+    ]
+    return min(candidates, key=error)
+
+
+def _nearest_steps(side: float) -> set[int]:
+    below = max(SIZE_STEP, math.floor(side / SIZE_STEP) * SIZE_STEP)
+    return {below, below + SIZE_STEP}

@@ -1,0 +1,23 @@
+"""Refuse sizes the engine cannot render or that would exhaust its memory."""
+
+from imagine_bot.config import Settings
+from imagine_bot.engine.domain import GenerationSpec
+from imagine_bot.engine.errors import UserError
+from imagine_bot.plugins import hookimpl
+
+SIZE_MULTIPLE = 8
+"""Latents are an eighth of the image size: other sizes cannot be decoded exactly."""
+
+
+@hookimpl(trylast=True)
+def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
+    if spec.width % SIZE_MULTIPLE or spec.height % SIZE_MULTIPLE:
+        raise UserError(
+            f"{spec.width}x{spec.height} cannot be rendered: "
+            f"width and height must be multiples of {SIZE_MULTIPLE}."
+        )
+    if spec.width * spec.height > settings.engine.max_pixels:
+        raise UserError(
+            f"{spec.width}x{spec.height} is larger than this server allows "
+            f"({settings.engine.max_pixels:,} pixels)."
+        )

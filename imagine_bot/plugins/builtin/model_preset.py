@@ -1,0 +1,58 @@
+"""``--v``, ``--niji`` and ``--draft`` -> the model preset and the defaults in effect."""
+
+from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.engine.errors import PromptError, UserError
+from imagine_bot.plugins import hookimpl
+
+
+@hookimpl(trylast=True)
+def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
+    version, niji, is_draft = draft.flag("v"), draft.flag("niji"), draft.flag("draft")
+    if draft.model is None:
+        draft.model = _select(settings, version, niji)
+    if draft.model not in settings.models:
+        raise UserError(f"There is no model preset {draft.model!r}. {_available(settings)}")
+    if draft.preset is None:
+        preset = settings.models[draft.model]
+        if is_draft:
+            draft.model, preset = _draft_of(draft.model, preset, settings)
+        draft.preset = preset
+
+
+def _select(settings: Settings, version: str | None, niji: str | bool | None) -> str:
+    if version is None and niji is None:
+        return settings.default_model
+    for name, preset in settings.models.items():
+        if version is not None and version in preset.versions:
+            return name
+        if (niji is True and preset.niji) or (isinstance(niji, str) and niji in preset.niji):
+            return name
+    asked = (
+        f"--v {version}"
+        if version is not None
+        else "--niji" + (f" {niji}" if isinstance(niji, str) else "")
+    )
+    raise PromptError(f"This server has no model for {asked}. {_available(settings)}")
+
+
+def _draft_of(name: str, preset: ModelPreset, settings: Settings) -> tuple[str, ModelPreset]:
+    """The distilled draft model when the preset names one, else a cheaper run of the same."""
+    if preset.draft_model is not None:
+        return preset.draft_model, settings.models[preset.draft_model]
+    cheaper = {
+        "steps": preset.draft_steps or max(1, preset.steps // 2),
+        "resolution": preset.draft_resolution or max(64, preset.resolution // 2 // 64 * 64),
+    }
+    return name, preset.model_copy(update=cheaper)
+
+
+def _available(settings: Settings) -> str:
+    choices = []
+    for name, preset in settings.models.items():
+        selectors = [f"--v {v}" for v in preset.versions] + [f"--niji {n}" for n in preset.niji]
+        choices.append(f"{name} ({', '.join(selectors)})" if selectors else name)
+    return (
+        f"Available: {'; '.join(choices)}. Without --v or --niji the default, "
+        f"{settings.default_model}, is used."
+    )

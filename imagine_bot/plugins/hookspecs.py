@@ -1,0 +1,116 @@
+"""Every hook a plugin can implement, in the order a job meets them.
+
+Two kinds of hooks:
+
+* **Register hooks** run once at start-up and receive a ``register`` callable.
+* **Job hooks** run for every job, in the order of the data flow: parse -> transform ->
+  validate (on the event loop), then generate -> postprocess (on the GPU worker thread).
+
+Hooks marked *sync only* must be plain ``def`` functions: the plugin manager refuses an
+``async def`` implementation of them at start-up. The others may be ``async def``.
+
+Built-in behaviour is implemented by ordinary plugins under ``plugins/builtin/``, registered
+with ``trylast=True``: an installed plugin's implementation runs before them and so can
+override them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from imagine_bot.plugins import hookspec
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from imagine_bot.config import Settings
+    from imagine_bot.engine.control import JobControl
+    from imagine_bot.engine.domain import DraftSpec, GenerationResult, GenerationSpec, Prompt
+    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.plugins.flags import Flag, FlagRegistry
+
+_Hook = TypeVar("_Hook", bound=Callable[..., object])
+
+
+def sync_only(function: _Hook) -> _Hook:
+    """Mark a hook whose implementations must not be ``async def``."""
+    function.imagine_sync_only = True  # type: ignore[attr-defined]
+    return function
+
+
+# --- Register hooks (start-up) -------------------------------------------------------------
+
+
+@hookspec
+@sync_only
+def imagine_register_flags(register: Callable[[Flag], None]) -> None:
+    """Declare prompt flags by calling ``register(Flag(...))``.
+
+    Runs once at start-up, in the main thread. A name or alias that is already taken is an
+    error at start-up. Built-in: the whole Midjourney parameter list (``midjourney_flags``).
+    A flag the user writes but no transform hook reads is reported back to them as ignored.
+    """
+
+
+# --- Job hooks: event loop ----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+@sync_only
+def imagine_parse(text: str, flags: FlagRegistry) -> list[Prompt] | None:
+    """Turn the user's prompt text into one ``Prompt`` per expansion.
+
+    Runs on the event loop; first result wins; sync only. Raise ``PromptError`` for bad input.
+    Built-in: the Midjourney grammar (``grammar``): image URLs, ``::`` weights, ``{a, b}``
+    permutations and flags looked up in ``flags``.
+    """
+
+
+@hookspec
+@sync_only
+def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
+    """Fill in or edit the draft spec in place; every implementation runs, in order.
+
+    Runs on the event loop; sync only. Read flags with ``draft.flag(name)``, which also marks
+    the flag as honoured. Built-ins only fill fields that are still ``None``, so a plugin
+    decides a value by setting it. Built-ins, in order: ``model_preset`` (``--v``, ``--niji``,
+    ``--draft``), ``prompt_text`` (``--no``, ``--raw``, style suffix), ``aspect`` (``--ar``),
+    ``quality`` (``--q``), ``stylize`` (``--s``), ``seed`` (``--seed``), ``lane``
+    (``--fast``/``--relax``/``--turbo``).
+    """
+
+
+@hookspec
+def imagine_validate(spec: GenerationSpec, settings: Settings) -> Awaitable[None] | None:
+    """Accept or reject the frozen spec before any quota is reserved or job is queued.
+
+    Runs on the event loop; may be ``async def``; every implementation runs. Reject by raising
+    ``UserError`` with a message for the user. Built-in: size limits (``limits``).
+    """
+
+
+# --- Job hooks: GPU worker thread ----------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+@sync_only
+def imagine_generate(
+    spec: GenerationSpec, models: ModelRegistry, control: JobControl
+) -> list[Image.Image] | None:
+    """Produce one image per seed in ``spec.seeds``.
+
+    Runs on the GPU worker thread; first result wins; sync only. Report progress and honour
+    cancellation through ``control``. Built-in: text-to-image with the spec's model preset, all
+    images in one batched pipeline call with one generator per seed (``txt2img``).
+    """
+
+
+@hookspec
+@sync_only
+def imagine_postprocess(result: GenerationResult) -> None:
+    """Add to the result in place (grid, metadata, ...); every implementation runs.
+
+    Runs on the GPU worker thread; sync only. Built-ins: the 2x2 grid (``grid``) and PNG
+    generation parameters readable by A1111/ComfyUI tools (``metadata``).
+    """

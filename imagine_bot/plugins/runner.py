@@ -1,0 +1,43 @@
+"""The GPU half of a job's stages: generate and post-process, on the one worker thread.
+
+See DESIGN.md, "Data flow of one job"; ``JobPlanner`` runs the event-loop half.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pluggy
+
+from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.domain import GenerationResult, GenerationSpec
+from imagine_bot.engine.models import ModelRegistry
+
+
+class JobRunner:
+    """Owns the GPU worker thread: the only thread that touches a pipeline."""
+
+    def __init__(self, manager: pluggy.PluginManager, models: ModelRegistry) -> None:
+        self.manager = manager
+        self.models = models
+        self._worker = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="imagine-gpu", initializer=models.claim_thread
+        )
+
+    def submit(self, spec: GenerationSpec, control: JobControl) -> Future[GenerationResult]:
+        """Queue ``spec`` on the GPU worker; the future resolves to the post-processed result."""
+        return self._worker.submit(self._generate, spec, control)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def _generate(self, spec: GenerationSpec, control: JobControl) -> GenerationResult:
+        started = time.perf_counter()
+        images = self.manager.hook.imagine_generate(spec=spec, models=self.models, control=control)
+        if images is None:
+            raise RuntimeError("no plugin implements imagine_generate")
+        result = GenerationResult(spec, images)
+        self.manager.hook.imagine_postprocess(result=result)
+        result.gpu_seconds = time.perf_counter() - started
+        return result
