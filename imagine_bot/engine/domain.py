@@ -126,6 +126,16 @@ _RESOLVED_FIELDS = (
 )
 
 
+class SourceImage(_Frozen):
+    """An input image of an action (vary, zoom, pan, upscale), kept in the image store."""
+
+    sha256: str
+    job_id: str | None = None
+    """The job that generated it, when it is one of our own images."""
+    index: int | None = None
+    """Its position (1-4) in that job's grid."""
+
+
 class GenerationSpec(_Frozen):
     """Exactly what the engine runs; JSON-serialisable and stored with the job.
 
@@ -145,6 +155,12 @@ class GenerationSpec(_Frozen):
     scheduler: str
     seeds: tuple[int, ...]
     lane: str
+    action: str = "imagine"
+    """How the job came about: ``imagine`` for a prompt, else the button action's name."""
+    source: SourceImage | None = None
+    """The image an action starts from; ``None`` for text-to-image."""
+    strength: float | None = None
+    """How far an image-to-image action may move from ``source`` (0..1)."""
     extras: dict[str, Any] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 

@@ -1,17 +1,14 @@
-"""Writing result images: PNG with generation parameters, written atomically."""
+"""Writing a result's images under readable names (for the command line)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from imagine_bot.engine.domain import GenerationResult
-
-PARAMETERS_KEY = "parameters"
+from imagine_bot.engine.imagestore import png_bytes, write_atomically
 
 
 @dataclass(frozen=True)
@@ -35,18 +32,5 @@ def save_result(result: GenerationResult, directory: Path, stem: str) -> ResultF
 
 
 def save_png(image: Image.Image, path: Path, parameters: str = "") -> Path:
-    """Write through a temporary file and rename, so a crash never leaves half an image."""
-    info = PngImagePlugin.PngInfo()
-    if parameters:
-        info.add_text(PARAMETERS_KEY, parameters)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            image.save(file, format="PNG", pnginfo=info)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, png_bytes(image, parameters))
     return path

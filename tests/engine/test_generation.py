@@ -13,7 +13,8 @@ from imagine_bot.config import load_settings
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.domain import GenerationSpec
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.imagefiles import PARAMETERS_KEY, save_result
+from imagine_bot.engine.imagefiles import save_result
+from imagine_bot.engine.imagestore import PARAMETERS_KEY
 from imagine_bot.engine.models import ModelRegistry
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner

@@ -1,0 +1,77 @@
+"""Images kept by content: every input and output image is stored once, under its sha256.
+
+Specs refer to images by hash, so a job re-run after a restart reads exactly the pixels it
+had, and never fetches an expiring URL again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, PngImagePlugin
+
+PARAMETERS_KEY = "parameters"
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str
+    path: Path
+    size_bytes: int
+    width: int
+    height: int
+
+
+class ImageStore:
+    """A folder of PNG files named by the sha256 of their bytes, fanned out by prefix."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, image: Image.Image, parameters: str = "") -> StoredImage:
+        """Store ``image`` as PNG (with A1111 ``parameters`` text when given)."""
+        data = png_bytes(image, parameters)
+        sha256 = hashlib.sha256(data).hexdigest()
+        path = self.path(sha256)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, data)
+        return StoredImage(sha256, path, len(data), image.width, image.height)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / f"{sha256}.png"
+
+    def open(self, sha256: str) -> Image.Image:
+        """The stored image, fully loaded and in RGB."""
+        with Image.open(self.path(sha256)) as image:
+            return image.convert("RGB")
+
+
+def png_bytes(image: Image.Image, parameters: str = "") -> bytes:
+    info = PngImagePlugin.PngInfo()
+    if parameters:
+        info.add_text(PARAMETERS_KEY, parameters)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
