@@ -59,7 +59,8 @@ def test_aspect_ratio_is_close_at_real_model_sizes(
 ) -> None:
     assume(0.25 <= width_part / height_part <= 4)
     width, height = size_for_ratio(f"{width_part}:{height_part}", side * side)
-    assert abs(math.log(width / height * height_part / width_part)) < 0.06
+    # a 64-pixel grid can miss a ratio by up to about one step on the shorter side
+    assert abs(math.log(width / height * height_part / width_part)) < 64 / side
     assert 0.7 < width * height / (side * side) < 1.4
 
 
