@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from imagine_bot.bot.image_commands import add_commands as add_image_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.domain import GenerationSpec
@@ -67,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("--json", action="store_true", help="print the specs as JSON")
     parse.add_argument("--model", metavar="NAME", help="use this model preset")
     parse.set_defaults(command=_parse)
+
+    add_image_commands(commands)
 
     plugins = commands.add_parser(
         "plugins", help="list loaded plugins and the hooks they implement"

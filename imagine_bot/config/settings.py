@@ -54,11 +54,31 @@ class PathSettings(_Section):
     def models(self) -> Path:
         return self.data_dir / "models"
 
+    @property
+    def store(self) -> Path:
+        """The image store: every input and output image, by sha256."""
+        return self.data_dir / "store"
+
 
 class EngineSettings(_Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     max_pixels: int = Field(2048 * 2048, ge=64 * 64)
+    preview_every: int = Field(4, ge=0)
+
+
+class ActionSettings(_Section):
+    """How the buttons' actions (vary, upscale, zoom, pan, enhance) derive their jobs."""
+
+    vary_subtle_strength: float = Field(0.35, gt=0.0, le=1.0)
+    vary_strong_strength: float = Field(0.7, gt=0.0, le=1.0)
+    grid_variation: Literal["subtle", "strong"] = "strong"
+    upscale_factor: Literal[2, 4] = 2
+    creative_strength: float = Field(0.3, gt=0.0, le=1.0)
+    enhance_strength: float = Field(0.55, gt=0.0, le=1.0)
+    pan_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    pixel_budget: float = Field(1.5, ge=0.25, le=4.0)
+    feather: float = Field(0.03, ge=0.0, le=0.25)
 
 
 class PluginSettings(_Section):
@@ -71,6 +91,7 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     engine: EngineSettings = EngineSettings()
     plugins: PluginSettings = PluginSettings()
+    actions: ActionSettings = ActionSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import diffusers
 import torch
 import transformers
 from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForInpainting,
     DDIMScheduler,
     DiffusionPipeline,
     DPMSolverMultistepScheduler,
@@ -21,7 +23,11 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.engine.tiny import TINY_SOURCE, ensure_tiny_model
+
+if TYPE_CHECKING:
+    from imagine_bot.engine.upscale import Upscaler
 
 SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "euler": (EulerDiscreteScheduler, {}),
@@ -31,6 +37,8 @@ SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
 }
+Variant = Literal["img2img", "inpaint"]
+_VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -42,11 +50,16 @@ class ModelRegistry:
     """
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.presets = settings.models
         self.models_dir = settings.paths.models
         self.device = resolve_device(settings.engine.device)
         self.dtype = resolve_dtype(settings.engine.dtype, self.device)
+        self.store = ImageStore(settings.paths.store)
+        """Every input image a spec refers to, by sha256."""
         self._pipelines: dict[str, DiffusionPipeline] = {}
+        self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
+        self._upscaler: Upscaler | None = None
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs.
         diffusers.utils.logging.disable_progress_bar()
@@ -63,6 +76,38 @@ class ModelRegistry:
         if name not in self._pipelines:
             self._pipelines[name] = self._load(name)
         return self._pipelines[name]
+
+    def variant(self, name: str, kind: Variant) -> DiffusionPipeline:
+        """The image-to-image or inpainting pipeline of preset ``name``.
+
+        Made once with ``from_pipe`` from the resident text-to-image pipeline: the same
+        UNet, VAE and text encoders, so no weights are loaded or copied. With a UNet of 4 input
+        channels (not an inpainting model), diffusers' inpaint pipeline keeps the unmasked
+        latents at every step and generates only under the mask.
+        """
+        key = (name, kind)
+        if key not in self._variants:
+            base = self.pipeline(name)
+            try:
+                pipeline = _VARIANT_CLASSES[kind].from_pipe(base)
+            except ValueError as exc:
+                raise UserError(
+                    f"The model {name!r} ({type(base).__name__}) has no {kind} pipeline in "
+                    "diffusers, so this action is not supported by this model."
+                ) from exc
+            pipeline.set_progress_bar_config(disable=True)
+            self._variants[key] = pipeline
+        return self._variants[key]
+
+    def upscaler(self) -> Upscaler:
+        """The Real-ESRGAN upscaler, resident once its weights are first used."""
+        if self._owner != threading.get_ident():
+            raise RuntimeError("the upscaler may only be used on the GPU worker thread")
+        if self._upscaler is None:
+            from imagine_bot.engine.upscale import Upscaler
+
+            self._upscaler = Upscaler(self.settings)
+        return self._upscaler
 
     def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.
