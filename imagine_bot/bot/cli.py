@@ -18,6 +18,7 @@ from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.domain import GenerationSpec
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.imagefiles import save_result
+from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import PluginError, build_plugin_manager, describe_plugins
 from imagine_bot.plugins.planner import JobPlanner
 
@@ -110,8 +111,23 @@ def _parse(args: argparse.Namespace, settings: Settings) -> int:
     for number, spec in enumerate(specs, 1):
         if len(specs) > 1:
             print(f"job {number} of {len(specs)}")
-        print(_describe(spec))
+        print(_describe(spec, planner.flags))
     _print_warnings(specs)
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from imagine_bot.bot.run import run_bot
+
+    asyncio.run(run_bot(settings))
+    return 0
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from imagine_bot.bot.run import sync_commands
+
+    count = asyncio.run(sync_commands(settings, args.guild))
+    print(f"synced {count} commands" + (f" to server {args.guild}" if args.guild else ""))
     return 0
 
 
@@ -123,8 +139,7 @@ def _plugins(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _describe(spec: GenerationSpec) -> str:
-    flags = " ".join(_flag_text(name, value) for name, value in spec.flags.items())
+def _describe(spec: GenerationSpec, flags: FlagRegistry) -> str:
     rows = {
         "prompt": spec.prompt,
         "weights": ", ".join(f"{part.text}::{part.weight:g}" for part in spec.parts)
@@ -139,17 +154,9 @@ def _describe(spec: GenerationSpec) -> str:
         "scheduler": spec.scheduler,
         "seeds": ", ".join(str(seed) for seed in spec.seeds),
         "lane": spec.lane,
-        "flags": flags,
+        "flags": flags.format(spec.flags),
     }
     return "\n".join(f"  {key + ':':<10} {value}" for key, value in rows.items() if value)
-
-
-def _flag_text(name: str, value: object) -> str:
-    if value is True:
-        return f"--{name}"
-    if isinstance(value, tuple):
-        return f"--{name} " + ", ".join(str(getattr(item, "ref", item)) for item in value)
-    return f"--{name} {value}"
 
 
 def _print_warnings(specs: list[GenerationSpec]) -> None:

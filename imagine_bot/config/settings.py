@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
@@ -59,6 +59,58 @@ class EngineSettings(_Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     max_pixels: int = Field(2048 * 2048, ge=64 * 64)
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    channels_last: bool | Literal["auto"] = "auto"
+    vae_slice_above: int = Field(2 * 1024 * 1024, ge=0)
+    vae_tile_above: int = Field(1536 * 1536, ge=0)
+    cpu_offload: Literal["auto", "off", "model", "sequential"] = "auto"
+    compile: bool = False
+    compile_mode: Literal[
+        "auto", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
+    ] = "auto"
+    warm_up: bool = True
+
+
+UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]
+UPSCALE_MODELS: tuple[UpscaleModel, ...] = get_args(UpscaleModel)
+
+
+class UpscaleSettings(_Section):
+    """Real-ESRGAN weight files (unset: Lanczos with a warning) and how to run them."""
+
+    x2plus_weights: Path | None = None
+    x4plus_weights: Path | None = None
+    general_x4v3_weights: Path | None = None
+    subtle_model: UpscaleModel = "x2plus"
+    tile: int = Field(512, ge=0, le=8192)
+    tile_overlap: int = Field(32, ge=0, le=1024)
+    max_pixels: int = Field(8192 * 8192, ge=64 * 64)
+
+    @field_validator("x2plus_weights", "x4plus_weights", "general_x4v3_weights", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # IMAGINE_UPSCALE__X2PLUS_WEIGHTS= (empty) unsets a path set in a file.
+        return None if value == "" else value
+
+    def weights(self, model: UpscaleModel) -> Path | None:
+        """The configured weights file of ``model``, if any."""
+        path: Path | None = getattr(self, f"{model}_weights")
+        return path
+
+
+class DiscordSettings(_Section):
+    """Where the bot answers and who may press which buttons. The token comes from DISCORD_TOKEN."""
+
+    allowed_guilds: tuple[int, ...] = ()
+    allowed_channels: tuple[int, ...] = ()
+    direct_messages: bool = False
+    owner_only_buttons: bool = True
+    button_roles: tuple[int, ...] = ()
+    admin_roles: tuple[int, ...] = ()
+    channel_defaults: dict[str, str] = Field(default_factory=dict)
+    progress_interval: float = Field(2.0, ge=1.0, le=60.0)
+    confirm_above: int = Field(4, ge=1, le=40)
+    delivery_retries: int = Field(3, ge=0, le=10)
 
 
 class PluginSettings(_Section):
@@ -70,7 +122,9 @@ class Settings(_Section):
     default_model: str = "tiny"
     paths: PathSettings = PathSettings()
     engine: EngineSettings = EngineSettings()
+    upscale: UpscaleSettings = UpscaleSettings()
     plugins: PluginSettings = PluginSettings()
+    discord: DiscordSettings = DiscordSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
 
     @model_validator(mode="after")

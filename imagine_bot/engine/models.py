@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.engine import acceleration
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.tiny import TINY_SOURCE, ensure_tiny_model
 
@@ -31,7 +33,6 @@ SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
 }
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 class ModelRegistry:
@@ -45,7 +46,10 @@ class ModelRegistry:
         self.presets = settings.models
         self.models_dir = settings.paths.models
         self.device = resolve_device(settings.engine.device)
-        self.dtype = resolve_dtype(settings.engine.dtype, self.device)
+        self.acceleration = acceleration.plan_acceleration(
+            settings.engine, acceleration.probe_device(self.device)
+        )
+        self.dtype = self.acceleration.dtype
         self._pipelines: dict[str, DiffusionPipeline] = {}
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs.
@@ -63,6 +67,15 @@ class ModelRegistry:
         if name not in self._pipelines:
             self._pipelines[name] = self._load(name)
         return self._pipelines[name]
+
+    def warm_up(self, name: str) -> float:
+        """Load preset ``name`` and run one short grid at its default size, so the first job
+        waits for neither loading nor compilation. Worker thread only; returns the seconds."""
+        started = time.perf_counter()
+        preset = self.presets[name]
+        pipeline = self.pipeline(name)
+        acceleration.warm_up(pipeline, preset.resolution, preset.resolution, preset.guidance)
+        return time.perf_counter() - started
 
     def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.
@@ -84,7 +97,7 @@ class ModelRegistry:
                 f"Check models.{name}.source in the settings and that the weights are "
                 "downloaded (models from the hub need network access once)."
             ) from exc
-        pipeline.to(self.device)
+        acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline
 
@@ -103,9 +116,3 @@ def resolve_device(setting: str) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
-    if setting != "auto":
-        return _DTYPES[setting]
-    return torch.float32 if device.type == "cpu" else torch.float16

@@ -7,13 +7,14 @@ for long; ``JobRunner`` runs the GPU half.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping, Sequence
 
 import pluggy
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec, GenerationSpec
+from imagine_bot.engine.domain import DraftSpec, FlagValue, GenerationSpec
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS
+from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import collect_flags
 
@@ -27,14 +28,33 @@ class JobPlanner:
         self.flags: FlagRegistry = collect_flags(manager)
         self._ignored_warnings = {flag.name: flag.ignored_message() for flag in self.flags}
 
-    async def plan(self, text: str, *, model: str | None = None) -> list[GenerationSpec]:
+    async def plan(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        preferences: Sequence[str] = (),
+        macros: Mapping[str, str] | None = None,
+    ) -> list[GenerationSpec]:
         """Parse, transform and validate ``text`` into one spec per job it expands to.
 
-        ``model`` forces a preset, as a plugin setting ``draft.model`` would.
+        ``model`` forces a preset, as a plugin setting ``draft.model`` would. ``macros`` maps a
+        user's ``--name`` to the flags it stands for. ``preferences`` are flag strings (channel
+        defaults, the user's settings and suffix, in rising priority) that apply wherever the
+        prompt sets no flag of the same name or group.
         """
-        prompts = self.manager.hook.imagine_parse(text=text, flags=self.flags)
+        prompts = self.manager.hook.imagine_parse(
+            text=expand_macros(text, macros or {}), flags=self.flags
+        )
         if prompts is None:
             raise RuntimeError("no plugin implements imagine_parse")
+        preferred: dict[str, FlagValue] = {}
+        for flag_text in preferences:
+            preferred = self._prefer(parse_flags(flag_text, self.flags), preferred)
+        prompts = [
+            prompt.model_copy(update={"flags": self._prefer(prompt.flags, preferred)})
+            for prompt in prompts
+        ]
         defaults = self.flags.defaults()
         drafts = [
             DraftSpec(prompt=prompt, repeat=repeat, flag_defaults=defaults, model=model)
@@ -57,3 +77,15 @@ class JobPlanner:
                     await outcome
             specs.append(spec)
         return specs
+
+    def _prefer(
+        self, chosen: Mapping[str, FlagValue], fallback: Mapping[str, FlagValue]
+    ) -> dict[str, FlagValue]:
+        """``chosen`` plus each fallback flag that no chosen flag overrides by name or group."""
+        groups = {self.flags[name].group for name in chosen} - {None}
+        kept = {
+            name: value
+            for name, value in fallback.items()
+            if name not in chosen and self.flags[name].group not in groups
+        }
+        return {**kept, **chosen}
