@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -118,6 +120,84 @@ class PluginSettings(_Section):
     blocked: tuple[str, ...] = ()
 
 
+class DatabaseSettings(_Section):
+    """Where jobs, quotas and preferences are kept."""
+
+    url: str = ""
+    """Any SQLAlchemy URL; empty means the SQLite file ``<data_dir>/imagine.db``."""
+    busy_timeout: float = Field(30.0, gt=0, le=3600)
+    """Seconds a writer waits for another writer's lock before giving up (SQLite)."""
+
+    def resolved_url(self, data_dir: Path) -> str:
+        return self.url or f"sqlite:///{data_dir / 'imagine.db'}"
+
+
+class QueueSettings(_Section):
+    """Caps that keep one person from filling the queue, and crash recovery."""
+
+    max_running_per_user: int = Field(3, ge=1, le=100)
+    max_waiting_per_user: int = Field(10, ge=0, le=1000)
+    max_waiting_total: int = Field(500, ge=1, le=100_000)
+    retry_limit: int = Field(2, ge=0, le=10)
+    """How often a job that was running when the process died is started again."""
+
+
+Period = Literal["daily", "weekly", "monthly"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
+
+
+class QuotaTier(_Section):
+    """A plan: members with one of ``roles`` get ``budget`` GPU-seconds of fast time a period."""
+
+    roles: tuple[int, ...] = ()
+    budget: float = Field(ge=0)
+    period: Period = "daily"
+    relax: bool = True
+    """Whether relax mode is allowed, and so the fallback when fast time runs out."""
+
+
+class QuotaSettings(_Section):
+    """GPU-time budgets by Discord role, measured in GPU-seconds on the worker."""
+
+    enabled: bool = True
+    default_tier: str = "everyone"
+    tiers: dict[str, QuotaTier] = Field(
+        default_factory=lambda: {"everyone": QuotaTier(budget=3600.0)}
+    )
+    timezone: str = "UTC"
+    reset_time: time = time(0, 0)
+    weekly_reset_day: Weekday = "monday"
+    monthly_reset_day: int = Field(1, ge=1, le=28)
+    turbo_multiplier: float = Field(2.0, ge=0)
+    fast_multiplier: float = Field(1.0, ge=0)
+    relax_multiplier: float = Field(0.0, ge=0)
+    default_estimate: float = Field(30.0, gt=0)
+    """GPU-seconds reserved for a job when no similar job has been measured yet."""
+    estimate_samples: int = Field(20, ge=1, le=1000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris)"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _default_tier_exists(self) -> QuotaSettings:
+        if self.default_tier not in self.tiers:
+            known = ", ".join(sorted(self.tiers)) or "none defined"
+            raise InvalidReference(
+                "quota.default_tier",
+                f"{self.default_tier!r} is not a [quota.tiers.*] tier ({known})",
+            )
+        return self
+
+
 class Settings(_Section):
     default_model: str = "tiny"
     paths: PathSettings = PathSettings()
@@ -126,6 +206,9 @@ class Settings(_Section):
     plugins: PluginSettings = PluginSettings()
     discord: DiscordSettings = DiscordSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
+    database: DatabaseSettings = DatabaseSettings()
+    queue: QueueSettings = QueueSettings()
+    quota: QuotaSettings = QuotaSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:
