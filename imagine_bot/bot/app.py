@@ -38,7 +38,7 @@ class ImagineApp:
         manager = build_plugin_manager(settings)
         images = ImageStore(settings.paths.data_dir / "images")
         runner = JobRunner(manager, ModelRegistry(settings))
-        service = JobService(settings, images=images, run=runner.submit)
+        service = JobService(settings, None, images, runner.submit)
         return cls(settings, manager, JobPlanner(settings, manager), images, runner, service)
 
     async def start(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -39,6 +40,7 @@ class ImagineBot(commands.Bot):
         self.desk = JobDesk(self)
         self.watcher = JobWatcher(self)
         self.serve = serve
+        self._unsubscribe: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(JobButton)
@@ -47,12 +49,12 @@ class ImagineBot(commands.Bot):
         if not self.serve:
             return
         await self.sync_commands_if_changed()
-        self.app.service.subscribe(self.watcher.on_event)
+        self._unsubscribe = self.app.service.subscribe(self.watcher.on_event)
         await self.watcher.resume()
 
     async def close(self) -> None:
-        if self.serve:
-            self.app.service.unsubscribe(self.watcher.on_event)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         await super().close()
 
     def commands_fingerprint(self) -> str:

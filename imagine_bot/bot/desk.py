@@ -16,14 +16,14 @@ from imagine_bot.bot.access import may_press, place_refusal, role_ids
 from imagine_bot.bot.buttons import SELECT, single_view
 from imagine_bot.bot.confirm import confirm
 from imagine_bot.bot.preferences import preference_flags
-from imagine_bot.engine.domain import GenerationSpec
+from imagine_bot.engine.domain import GenerationSpec, SourceImage
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.jobs import JobRecord, Requester
 from imagine_bot.plugins.flags import FlagRegistry
 
 if TYPE_CHECKING:
     from imagine_bot.bot.app import ImagineApp
     from imagine_bot.bot.client import ImagineBot
-    from imagine_bot.engine.service import JobRecord
 
 ECHO_MENTIONS = discord.AllowedMentions.none()
 """Prompt text is user input: an ``@everyone`` in it must ping nobody."""
@@ -89,14 +89,16 @@ class JobDesk:
         if action == SELECT:
             await self._select(interaction, parent, index)
             return
-        if not self._app.planner.has_action(action):
+        if action not in self._app.planner.actions:
             await interaction.response.send_message(
                 "That button is not available yet on this server.", ephemeral=True
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            specs = await self._app.planner.derive(parent.spec, action, index, parent.source(index))
+            specs = await self._app.planner.derive(
+                parent.spec, action, index, _source(parent, index)
+            )
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
             return
@@ -109,7 +111,7 @@ class JobDesk:
         if job is None or job.owner_id != interaction.user.id:
             await interaction.followup.send("You have no job with that id.", ephemeral=True)
             return
-        if job.state not in ("succeeded", "delivered", "undelivered"):
+        if not job.succeeded:
             await interaction.followup.send(f"That job is {job.state}, with nothing to show yet.")
             return
         result = self.bot.watcher.result_message(job, interaction.filesize_limit)
@@ -139,11 +141,11 @@ class JobDesk:
     async def _select(
         self, interaction: discord.Interaction[Any], parent: JobRecord, index: int
     ) -> None:
-        if not 1 <= index <= len(parent.image_sha256s):
+        if not 1 <= index <= len(parent.image_shas):
             await interaction.response.send_message("That image does not exist.", ephemeral=True)
             return
         await interaction.response.defer()
-        image = self._app.images.path(parent.image_sha256s[index - 1])
+        image = parent.image_paths[index - 1]
         await interaction.followup.send(
             messages.single_line(parent.spec, self._flags, parent.owner_id, index),
             file=discord.File(image, filename=f"{parent.id}_{index}.png"),
@@ -158,12 +160,12 @@ class JobDesk:
         parent: tuple[str, str, int] | None,
     ) -> None:
         service = self._app.service
-        requester = service.requester(interaction.user.id, role_ids(interaction.user))
+        requester = Requester(interaction.user.id, role_ids(interaction.user))
         try:
             jobs = await service.submit(
                 requester,
                 list(specs),
-                interaction_id=str(interaction.id),
+                interaction_id=interaction.id,
                 channel_id=interaction.channel_id,
                 parent=parent,
             )
@@ -184,8 +186,19 @@ class JobDesk:
             )
             await service.set_message(job.id, message.channel.id, message.id)
             self.bot.watcher.follow(job, message)
-        notes = list(dict.fromkeys(warning for job in jobs for warning in job.warnings))
+        notes = list(
+            dict.fromkeys(
+                warning for job in jobs for warning in (*job.spec.warnings, *job.warnings)
+            )
+        )
         summary = "Started." if len(jobs) == 1 else f"Started {len(jobs)} jobs."
         await interaction.followup.send(
             "\n".join([summary, *(f"⚠️ {note}" for note in notes)]), ephemeral=True
         )
+
+
+def _source(job: JobRecord, index: int) -> SourceImage | None:
+    """Image ``index`` (1-4) of a finished job, as an action's starting point."""
+    if not 1 <= index <= len(job.image_shas):
+        return None
+    return SourceImage(sha256=job.image_shas[index - 1], job_id=job.id, index=index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from imagine_bot.engine.domain import GenerationSpec
+from imagine_bot.engine.jobs import QuotaStatus
 from imagine_bot.plugins.flags import FlagRegistry
 
 MAX_PROMPT_ECHO = 1500
@@ -56,6 +57,25 @@ def waiting(position: int | None) -> str:
 
 def percent(done: int, total: int) -> str:
     return f"{100 * done // max(total, 1)}%"
+
+
+def describe_quota(status: QuotaStatus) -> str:
+    if not status.enabled:
+        return "Quotas are off on this server: every job runs in the lane it asks for."
+    left = max(status.left, 0.0)
+    lane = {"fast": "fast", "relax": "relax (fast time used up)", None: "none until the reset"}
+    return (
+        f"Tier: {status.tier} ({status.period})\n"
+        f"Fast GPU time left: {_duration(left)} of {_duration(status.budget + status.granted)}"
+        f" (used {_duration(status.used)}, held for queued jobs {_duration(status.held)})\n"
+        f"New jobs run in: {lane.get(status.lane, status.lane)}\n"
+        f"Resets {discord.utils.format_dt(status.next_reset, 'R')}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def _text(spec: GenerationSpec) -> str:

@@ -14,6 +14,7 @@ from imagine_bot.config import Settings, load_settings
 
 # Generous: a grid on the tiny model is fast, but CI machines are small and shared.
 SETTLE_SECONDS = 180.0
+SIMCORD = pytest.mark.simcord(settle_timeout=SETTLE_SECONDS)
 
 
 @pytest.fixture
@@ -32,9 +33,13 @@ async def app(bot_settings: Settings) -> AsyncIterator[ImagineApp]:
 
 
 @pytest.fixture
-async def env(app: ImagineApp) -> AsyncIterator[simcord.Env]:
-    async with simcord.run(ImagineBot(app), settle_timeout=SETTLE_SECONDS) as environment:
-        yield environment
+def simcord_bot(app: ImagineApp) -> ImagineBot:
+    return ImagineBot(app)
+
+
+@pytest.fixture
+def env(simcord_env: simcord.Env) -> simcord.Env:
+    return simcord_env
 
 
 class World:

@@ -8,7 +8,9 @@ import simcord
 
 from imagine_bot.bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
-from tests.bot.conftest import World, button_ids
+from tests.bot.conftest import SIMCORD, World, button_ids
+
+pytestmark = SIMCORD
 
 GRID_BUTTONS = ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
 
@@ -47,7 +49,9 @@ async def imagine(world: World, prompt: str) -> tuple[simcord.InteractionResult,
 async def test_imagine_goes_from_waiting_through_progress_to_a_grid(world: World) -> None:
     result, message = await imagine(world, "a lighthouse at dusk --ar 3:2 --seed 42")
 
-    assert result.deferred and result.ephemeral
+    assert result.acknowledged and result.ephemeral
+    first_answer = next(entry for entry in world.env.http_requests if "/callback" in entry.path)
+    assert first_answer.json["type"] == 5  # deferred at once, before any work
     posted = next(
         entry.json for entry in world.env.http_requests
         if entry.method == "POST" and entry.path == f"/channels/{world.channel.id}/messages"
@@ -56,7 +60,6 @@ async def test_imagine_goes_from_waiting_through_progress_to_a_grid(world: World
     assert "(Waiting to start" in posted["content"]
     steps = edits_of(world.env, message.id)
     assert any("%)" in content for content in steps), steps
-    final = world.channel.history()[-1] if message.id == world.channel.history()[-1].id else message
     final = next(m for m in world.channel.history() if m.id == message.id)
     assert labels(final) == GRID_BUTTONS
     assert [a.filename.endswith(".png") for a in final.attachments] == [True]
@@ -133,17 +136,16 @@ async def test_everyone_in_a_prompt_pings_nobody(world: World) -> None:
 
 async def test_an_invalid_prompt_gets_a_readable_private_error(world: World, app: ImagineApp) -> None:
     result = await world.alice.slash(world.channel, "imagine", prompt="a fox --arr 16:9")
-    assert result.ephemeral
-    (reply,) = result.followups
-    assert "Did you mean --ar?" in reply.content
-    assert "Traceback" not in reply.content
+    assert result.ephemeral and result.response is not None
+    assert "Did you mean --ar?" in result.response.content
+    assert "Traceback" not in result.response.content
     assert await app.service.jobs_of(world.alice.id, states=None) == []
 
 
 async def test_warnings_are_shown_privately(world: World) -> None:
     result, _ = await imagine(world, "a fox --weird 20")
-    assert any("--weird" in reply.content for reply in result.followups)
-    assert all(reply.ephemeral for reply in result.followups)
+    assert result.ephemeral and result.response is not None
+    assert "--weird has no effect" in result.response.content
 
 
 async def test_a_429_on_the_upload_is_survived(world: World) -> None:

@@ -8,7 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.access import is_admin
+from imagine_bot.bot.access import is_admin, role_ids
+from imagine_bot.bot.messages import describe_quota
+from imagine_bot.engine.jobs import Requester
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -45,10 +47,10 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Run the im
     ) -> None:
         await interaction.response.defer(ephemeral=True)
         service = self.bot.app.service
-        status = await service.quota_status(
-            service.requester(member.id, [r.id for r in member.roles])
+        status = await service.quota_status(Requester(member.id, role_ids(member)))
+        await interaction.followup.send(
+            f"{member.mention}: {describe_quota(status)}", ephemeral=True
         )
-        await interaction.followup.send(f"{member.mention}: {status.describe()}", ephemeral=True)
 
     @quota.command(name="grant", description="Give a member extra GPU seconds this period")
     async def quota_grant(

@@ -9,7 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from imagine_bot.bot.access import role_ids
+from imagine_bot.bot.messages import describe_quota
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.jobs import Requester
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -74,14 +76,12 @@ class Imagine(commands.Cog):
     async def info(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
         service = self.bot.app.service
-        requester = service.requester(interaction.user.id, role_ids(interaction.user))
+        requester = Requester(interaction.user.id, role_ids(interaction.user))
         status = await service.quota_status(requester)
         jobs = await service.jobs_of(interaction.user.id, states=("queued", "running"))
         running = sum(job.state == "running" for job in jobs)
-        await interaction.followup.send(
-            f"{status.describe()}\nRunning jobs: {running}\nQueued jobs: {len(jobs) - running}",
-            ephemeral=True,
-        )
+        counts = f"Running jobs: {running}\nQueued jobs: {len(jobs) - running}"
+        await interaction.followup.send(f"{describe_quota(status)}\n{counts}", ephemeral=True)
 
 
 async def setup(bot: ImagineBot) -> None:
