@@ -36,7 +36,7 @@ class ImagineApp:
         from imagine_bot.plugins.runner import JobRunner
 
         manager = build_plugin_manager(settings)
-        images = ImageStore(settings.paths.data_dir / "images")
+        images = ImageStore(settings.paths.store)
         runner = JobRunner(manager, ModelRegistry(settings))
         service = JobService(settings, None, images, runner.submit)
         return cls(settings, manager, JobPlanner(settings, manager), images, runner, service)

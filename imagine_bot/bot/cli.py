@@ -15,9 +15,11 @@ from tqdm import tqdm
 
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.domain import GenerationSpec
+from imagine_bot.engine.domain import GenerationSpec, ImageRole, ReferenceImage
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.fetch import store_image_file
 from imagine_bot.engine.imagefiles import save_result
+from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import PluginError, build_plugin_manager, describe_plugins
 from imagine_bot.plugins.planner import JobPlanner
@@ -61,12 +63,14 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the images (default: <data_dir>/images)",
     )
     imagine.add_argument("--model", metavar="NAME", help="use this model preset")
+    _add_image_arguments(imagine)
     imagine.set_defaults(command=_imagine)
 
     parse = commands.add_parser("parse", help="show the jobs a prompt resolves to, without running")
     parse.add_argument("prompt", help="the prompt, with Midjourney flags")
     parse.add_argument("--json", action="store_true", help="print the specs as JSON")
     parse.add_argument("--model", metavar="NAME", help="use this model preset")
+    _add_image_arguments(parse)
     parse.set_defaults(command=_parse)
 
     plugins = commands.add_parser(
@@ -76,13 +80,58 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_image_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an image prompt from a file, like a Discord attachment (repeatable)",
+    )
+    command.add_argument(
+        "--sref",
+        action="append",
+        default=[],
+        metavar="PATH[::W]",
+        help="a style reference image from a file, optionally ::weight (repeatable; "
+        "adds to the prompt's --sref)",
+    )
+
+
+def _image_inputs(args: argparse.Namespace, settings: Settings) -> list[ReferenceImage]:
+    """The ``--image`` and ``--sref`` files, checked and stored like fetched images."""
+    store = ImageStore(settings.paths.store)
+    inputs: list[tuple[ImageRole, str]] = [("image", path) for path in args.image]
+    inputs += [("style", path) for path in args.sref]
+    images = []
+    for role, text in inputs:
+        path, weight = _split_weight(text)
+        stored = store_image_file(Path(path), settings.fetch, store)
+        images.append(
+            ReferenceImage(role=role, source=Path(path).name, weight=weight, sha256=stored.sha256)
+        )
+    return images
+
+
+def _split_weight(text: str) -> tuple[str, float]:
+    path, separator, weight = text.rpartition("::")
+    if separator:
+        try:
+            return path, float(weight)
+        except ValueError:
+            pass
+    return text, 1.0
+
+
 def _imagine(args: argparse.Namespace, settings: Settings) -> int:
     # torch and diffusers take seconds to import: only the commands that generate load them.
     from imagine_bot.engine.models import ModelRegistry
     from imagine_bot.plugins.runner import JobRunner
 
     manager = build_plugin_manager(settings)
-    specs = asyncio.run(JobPlanner(settings, manager).plan(args.prompt, model=args.model))
+    planner = JobPlanner(settings, manager)
+    images = _image_inputs(args, settings)
+    specs = asyncio.run(planner.plan(args.prompt, model=args.model, images=images))
     _print_warnings(specs)
     output = args.output or settings.paths.data_dir / "images"
     runner = JobRunner(manager, ModelRegistry(settings))
@@ -104,7 +153,8 @@ def _imagine(args: argparse.Namespace, settings: Settings) -> int:
 
 def _parse(args: argparse.Namespace, settings: Settings) -> int:
     planner = JobPlanner(settings, build_plugin_manager(settings))
-    specs = asyncio.run(planner.plan(args.prompt, model=args.model))
+    images = _image_inputs(args, settings)
+    specs = asyncio.run(planner.plan(args.prompt, model=args.model, images=images))
     if args.json:
         print(json.dumps([spec.model_dump(mode="json") for spec in specs], indent=2))
         return 0
@@ -147,6 +197,11 @@ def _describe(spec: GenerationSpec, flags: FlagRegistry) -> str:
         else "",
         "negative": spec.negative_prompt,
         "images": " ".join(spec.image_prompts),
+        "references": ", ".join(
+            f"{ref.role} {ref.source}" + (f"::{ref.weight:g}" if ref.weight != 1 else "")
+            for ref in spec.references
+        ),
+        "scales": ", ".join(f"{role} {scale:g}" for role, scale in spec.reference_scales.items()),
         "model": spec.model,
         "size": f"{spec.width}x{spec.height}",
         "steps": str(spec.steps),

@@ -16,7 +16,7 @@ from imagine_bot.bot.access import may_press, place_refusal, role_ids
 from imagine_bot.bot.buttons import SELECT, single_view
 from imagine_bot.bot.confirm import confirm
 from imagine_bot.bot.preferences import preference_flags
-from imagine_bot.engine.domain import GenerationSpec, SourceImage
+from imagine_bot.engine.domain import GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs import JobRecord, Requester
 from imagine_bot.plugins.flags import FlagRegistry
@@ -53,13 +53,13 @@ class JobDesk:
         if refusal:
             await interaction.followup.send(refusal, ephemeral=True)
             return
-        text = prompt
-        if image is not None:
-            text = f"{image.url} {text}"
-        if style is not None:
-            text = f"{text} --sref {style.url}"
+        attachments = [
+            ReferenceImage(role=role, source=attachment.url)
+            for role, attachment in (("image", image), ("style", style))
+            if attachment is not None
+        ]
         try:
-            specs = await self._plan(interaction, text)
+            specs = await self._plan(interaction, prompt, attachments)
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
             return
@@ -123,7 +123,12 @@ class JobDesk:
         )
         await self._app.service.mark_delivered(job.id)
 
-    async def _plan(self, interaction: discord.Interaction[Any], text: str) -> list[GenerationSpec]:
+    async def _plan(
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        attachments: Sequence[ReferenceImage],
+    ) -> list[GenerationSpec]:
         service = self._app.service
         user_id = interaction.user.id
         preferences = await service.preferences(user_id)
@@ -135,6 +140,7 @@ class JobDesk:
                 text,
                 preferences=[channel_default, *preference_flags(preferences, self._app.settings)],
                 macros=await service.macros(user_id),
+                images=attachments,
             )
         )
 

@@ -83,7 +83,7 @@ class JobWatcher:
         """Keep ``message`` showing ``job`` until the job's result is posted."""
         if job.id in self._queues:
             return
-        self._queues[job.id] = queue = asyncio.Queue()
+        self._queues[job.id] = queue = asyncio.Queue[JobEvent]()
         for event in self._unclaimed.pop(job.id, []):
             queue.put_nowait(event)
         task = asyncio.create_task(self._follow(job, message), name=f"follow job {job.id}")

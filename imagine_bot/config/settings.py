@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import time
 from pathlib import Path
 from typing import Literal, get_args
@@ -28,6 +29,39 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+BlockScales = dict[str, float | dict[str, float | list[float]]]
+"""Relative IP-Adapter scales per UNet block, in diffusers' ``set_ip_adapter_scale`` layout:
+``{"up": {"block_0": [0.0, 1.0, 0.0]}}``. Blocks left out get 0."""
+
+SDXL_STYLE_BLOCKS: BlockScales = {"up": {"block_0": [0.0, 1.0, 0.0]}}
+"""InstantStyle's style block of SDXL: the second attention of the first up block."""
+
+
+class IPAdapterSettings(_Section):
+    """A model's IP-Adapter: the weights behind image prompts, ``--sref`` and ``--cref``/``--oref``.
+
+    Loaded with diffusers' ``load_ip_adapter`` on the first job that needs it.
+    """
+
+    source: str = Field(min_length=1)
+    """Hugging Face repo id or local folder holding the adapter weights."""
+    subfolder: str = ""
+    weight_name: str = Field(min_length=1)
+    image_encoder: str | None = None
+    """Repo id or folder of the CLIP image encoder; unset: ``image_encoder`` beside the weights."""
+    image_encoder_subfolder: str = ""
+    image_scale: float = Field(0.5, ge=0.0, le=2.0)
+    """Adapter scale of image prompts at ``--iw 1`` (all blocks); ``--iw`` multiplies it."""
+    style_scale: float = Field(1.0, ge=0.0, le=2.0)
+    """Adapter scale of ``--sref`` images at ``--sw 100``, on ``style_blocks`` only."""
+    style_blocks: BlockScales | None = Field(default_factory=lambda: deepcopy(SDXL_STYLE_BLOCKS))
+    """The blocks that carry style (InstantStyle); the default suits SDXL. ``{}``: no ``--sref``."""
+    subject_scale: float = Field(0.8, ge=0.0, le=2.0)
+    """Adapter scale of ``--cref``/``--oref`` images at ``--cw 100``/``--ow 100``."""
+    subject_blocks: BlockScales | None = None
+    """The blocks that carry the subject; unset or ``{}``: no ``--cref``/``--oref``."""
+
+
 class ModelPreset(_Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
@@ -43,6 +77,8 @@ class ModelPreset(_Section):
     draft_model: str | None = None
     draft_steps: int | None = Field(None, ge=1, le=200)
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
+    ip_adapter: IPAdapterSettings | None = None
+    """Unset: image prompts and references are accepted with a warning and have no effect."""
 
     @property
     def pixel_area(self) -> int:
@@ -55,6 +91,11 @@ class PathSettings(_Section):
     @property
     def models(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def store(self) -> Path:
+        """The image store: every input and output image, by sha256."""
+        return self.data_dir / "store"
 
 
 class EngineSettings(_Section):
@@ -113,6 +154,33 @@ class DiscordSettings(_Section):
     progress_interval: float = Field(2.0, ge=1.0, le=60.0)
     confirm_above: int = Field(4, ge=1, le=40)
     delivery_retries: int = Field(3, ge=0, le=10)
+
+
+class FetchSettings(_Section):
+    """Limits on the images users give by URL or attachment (``engine/fetch.py``)."""
+
+    allowed_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
+    """Hosts images may be fetched from (and redirected to); ``*.example.com`` for subdomains."""
+    max_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(40_000_000, ge=64 * 64)
+    max_side: int = Field(1024, ge=64, le=8192)
+    max_images: int = Field(8, ge=1, le=64)
+    max_redirects: int = Field(3, ge=0, le=10)
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(10.0, gt=0)
+    total_timeout: float = Field(30.0, gt=0)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _plain_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = []
+        for host in hosts:
+            name = host.strip().lower().rstrip(".")
+            bare = name.removeprefix("*.")
+            if not bare or any(c in bare for c in "/:@*[]% "):
+                raise ValueError(f"{host!r} is not a host name (like cdn.discordapp.com)")
+            cleaned.append(name)
+        return tuple(cleaned)
 
 
 class PluginSettings(_Section):
@@ -205,6 +273,7 @@ class Settings(_Section):
     upscale: UpscaleSettings = UpscaleSettings()
     plugins: PluginSettings = PluginSettings()
     discord: DiscordSettings = DiscordSettings()
+    fetch: FetchSettings = FetchSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()

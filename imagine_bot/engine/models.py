@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine import acceleration
+from imagine_bot.engine.domain import GenerationSpec
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.engine.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.tiny import TINY_SOURCE, ensure_tiny_model
 
 SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
@@ -50,7 +54,10 @@ class ModelRegistry:
             settings.engine, acceleration.probe_device(self.device)
         )
         self.dtype = self.acceleration.dtype
+        self.store = ImageStore(settings.paths.store)
+        """Every input image a spec refers to, by sha256."""
         self._pipelines: dict[str, DiffusionPipeline] = {}
+        self._adapters: dict[str, ImagePromptAdapter] = {}
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs.
         diffusers.utils.logging.disable_progress_bar()
@@ -76,6 +83,33 @@ class ModelRegistry:
         pipeline = self.pipeline(name)
         acceleration.warm_up(pipeline, preset.resolution, preset.resolution, preset.guidance)
         return time.perf_counter() - started
+
+    def image_prompts(
+        self, pipeline: DiffusionPipeline, spec: GenerationSpec
+    ) -> AbstractContextManager[dict[str, Any]]:
+        """The extension point that gives a generate stage the spec's image prompts and
+        references: wrap the pipeline call, and pass what it yields on to the call.
+
+        ``with models.image_prompts(pipeline, spec) as inputs: pipeline(..., **inputs)``
+
+        Inside the block ``pipeline``'s UNet carries the preset's IP-Adapter (loaded on first
+        use) scaled for ``spec``; it yields ``ip_adapter_image_embeds``. A spec without
+        references yields ``{}`` and leaves the pipeline as it is. Works for any pipeline that
+        shares the preset's UNet (img2img and inpaint variants made with ``from_pipe``).
+        """
+        if not spec.references:
+            return nullcontext({})
+        preset = self.presets[spec.model]
+        if preset.ip_adapter is None:
+            raise UserError(
+                f"This job has image prompts, but the model {spec.model!r} has no image-prompt "
+                f"adapter any more (models.{spec.model}.ip_adapter)."
+            )
+        adapter = self._adapters.get(spec.model)
+        if adapter is None:
+            adapter = ImagePromptAdapter(spec.model, preset.ip_adapter, self.device, self.dtype)
+            self._adapters[spec.model] = adapter
+        return adapter.attached(pipeline, spec, self.store)
 
     def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.

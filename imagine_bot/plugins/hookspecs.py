@@ -77,7 +77,9 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     decides a value by setting it. Built-ins, in order: ``model_preset`` (``--v``, ``--niji``,
     ``--draft``), ``prompt_text`` (``--no``, ``--raw``, style suffix), ``aspect`` (``--ar``),
     ``quality`` (``--q``), ``stylize`` (``--s``), ``seed`` (``--seed``), ``lane``
-    (``--fast``/``--relax``/``--turbo``).
+    (``--fast``/``--relax``/``--turbo``), ``image_refs`` (image prompts, ``--iw``, ``--sref``,
+    ``--sw``, ``--cref``/``--oref`` -> ``draft.references``; the planner fetches the URLs
+    among them after this hook, before the spec is frozen).
     """
 
 
@@ -101,8 +103,11 @@ def imagine_generate(
     """Produce one image per seed in ``spec.seeds``.
 
     Runs on the GPU worker thread; first result wins; sync only. Report progress and honour
-    cancellation through ``control``. Built-in: text-to-image with the spec's model preset, all
-    images in one batched pipeline call with one generator per seed (``txt2img``).
+    cancellation through ``control``. Wrap every pipeline call in
+    ``with models.image_prompts(pipeline, spec) as inputs:`` and pass ``**inputs`` to it, so
+    the spec's image prompts and references (IP-Adapter) take effect. Built-in: text-to-image
+    with the spec's model preset, all images in one batched pipeline call with one generator
+    per seed (``txt2img``).
     """
 
 

@@ -1,7 +1,9 @@
 """The event-loop half of a job's stages: parse, transform, validate -> frozen specs.
 
 Nothing here touches torch or a pipeline, so planning is cheap and never blocks the event loop
-for long; ``JobRunner`` runs the GPU half.
+for long; ``JobRunner`` runs the GPU half. The one slow step, fetching the images a prompt
+links to, is asynchronous: it happens here, when the job is accepted, so the GPU worker only
+ever reads the image store.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from collections.abc import Mapping, Sequence
 import pluggy
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec, FlagValue, GenerationSpec
+from imagine_bot.engine.domain import DraftSpec, FlagValue, GenerationSpec, ReferenceImage
 from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.fetch import ImageFetcher
+from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import collect_flags
@@ -22,11 +26,18 @@ from imagine_bot.plugins.manager import collect_flags
 class JobPlanner:
     """Turns prompt text into the specs of the jobs it asks for."""
 
-    def __init__(self, settings: Settings, manager: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        manager: pluggy.PluginManager,
+        *,
+        fetcher: ImageFetcher | None = None,
+    ) -> None:
         self.settings = settings
         self.manager = manager
         self.flags: FlagRegistry = collect_flags(manager)
         self._ignored_warnings = {flag.name: flag.ignored_message() for flag in self.flags}
+        self.fetcher = fetcher or ImageFetcher(settings.fetch, ImageStore(settings.paths.store))
 
     async def plan(
         self,
@@ -35,13 +46,17 @@ class JobPlanner:
         model: str | None = None,
         preferences: Sequence[str] = (),
         macros: Mapping[str, str] | None = None,
+        images: Sequence[ReferenceImage] = (),
     ) -> list[GenerationSpec]:
-        """Parse, transform and validate ``text`` into one spec per job it expands to.
+        """Parse, transform, fetch the linked images, then validate ``text`` into one spec
+        per job it expands to.
 
         ``model`` forces a preset, as a plugin setting ``draft.model`` would. ``macros`` maps a
         user's ``--name`` to the flags it stands for. ``preferences`` are flag strings (channel
         defaults, the user's settings and suffix, in rising priority) that apply wherever the
-        prompt sets no flag of the same name or group.
+        prompt sets no flag of the same name or group. ``images`` are given with the command
+        rather than in its text: a Discord attachment (by URL) or a file already in the image
+        store (by sha256); each says the role it plays.
         """
         prompts = self.manager.hook.imagine_parse(
             text=expand_macros(text, macros or {}), flags=self.flags
@@ -57,7 +72,13 @@ class JobPlanner:
         ]
         defaults = self.flags.defaults()
         drafts = [
-            DraftSpec(prompt=prompt, repeat=repeat, flag_defaults=defaults, model=model)
+            DraftSpec(
+                prompt=prompt,
+                repeat=repeat,
+                flag_defaults=defaults,
+                model=model,
+                attachments=tuple(images),
+            )
             for prompt in prompts
             for repeat in range(int(prompt.flags.get("repeat", 1)))
         ]
@@ -67,10 +88,12 @@ class JobPlanner:
                 f"the limit is {MAX_EXPANSIONS}.",
                 flag="repeat",
             )
-        specs = []
         for draft in drafts:
             draft.flag("repeat")
             self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
+        await self._fetch_references(drafts)
+        specs = []
+        for draft in drafts:
             spec = draft.freeze(self._ignored_warnings)
             for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
                 if inspect.isawaitable(outcome):
@@ -89,3 +112,17 @@ class JobPlanner:
             if name not in chosen and self.flags[name].group not in groups
         }
         return {**kept, **chosen}
+
+    async def _fetch_references(self, drafts: list[DraftSpec]) -> None:
+        """Fetch every reference image not yet in the store, once per URL across all jobs."""
+        urls = [ref.source for draft in drafts for ref in draft.references if ref.sha256 is None]
+        if not urls:
+            return
+        stored = await self.fetcher.fetch_all(urls)
+        for draft in drafts:
+            draft.references = [
+                ref
+                if ref.sha256 is not None
+                else ref.model_copy(update={"sha256": stored[ref.source].sha256})
+                for ref in draft.references
+            ]

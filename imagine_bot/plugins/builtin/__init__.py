@@ -13,6 +13,7 @@ BUILTIN_PLUGINS = (
     "stylize",
     "seed",
     "lane",
+    "image_refs",
     "limits",
     "txt2img",
     "grid",

@@ -23,16 +23,18 @@ def imagine_generate(
     pipeline = models.pipeline(spec.model)
     pipeline.scheduler = models.fresh_scheduler(pipeline, spec.scheduler)
     count = len(spec.seeds)
-    images = pipeline(
-        prompt=[spec.prompt] * count,
-        negative_prompt=[spec.negative_prompt] * count,
-        width=spec.width,
-        height=spec.height,
-        num_inference_steps=spec.steps,
-        guidance_scale=spec.guidance,
-        generator=seed_generators(spec.seeds),
-        callback_on_step_end=step_reporter(control, spec.steps),
-    ).images
+    with models.image_prompts(pipeline, spec) as image_prompt_inputs:
+        images = pipeline(
+            prompt=[spec.prompt] * count,
+            negative_prompt=[spec.negative_prompt] * count,
+            width=spec.width,
+            height=spec.height,
+            num_inference_steps=spec.steps,
+            guidance_scale=spec.guidance,
+            generator=seed_generators(spec.seeds),
+            callback_on_step_end=step_reporter(control, spec.steps),
+            **image_prompt_inputs,
+        ).images
     if control.cancelled:
         raise JobCancelled
     return list(images)
