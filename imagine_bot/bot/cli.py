@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_image_arguments(parse)
     parse.set_defaults(command=_parse)
 
+    run = commands.add_parser("run", help="start the Discord bot (token from DISCORD_TOKEN)")
+    run.set_defaults(command=_run)
+
+    sync = commands.add_parser("sync", help="publish the slash commands to Discord")
+    sync.add_argument("--guild", type=int, metavar="ID", help="only to this server (instant)")
+    sync.set_defaults(command=_sync)
+
     plugins = commands.add_parser(
         "plugins", help="list loaded plugins and the hooks they implement"
     )
