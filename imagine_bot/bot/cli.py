@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from imagine_bot.bot.image_commands import add_commands as add_image_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.domain import GenerationSpec, ImageRole, ReferenceImage
@@ -79,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="publish the slash commands to Discord")
     sync.add_argument("--guild", type=int, metavar="ID", help="only to this server (instant)")
     sync.set_defaults(command=_sync)
+
+    add_image_commands(commands)
 
     plugins = commands.add_parser(
         "plugins", help="list loaded plugins and the hooks they implement"

@@ -112,6 +112,7 @@ class EngineSettings(_Section):
         "auto", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
     ] = "auto"
     warm_up: bool = True
+    preview_every: int = Field(4, ge=0)
 
 
 UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]
@@ -181,6 +182,20 @@ class FetchSettings(_Section):
                 raise ValueError(f"{host!r} is not a host name (like cdn.discordapp.com)")
             cleaned.append(name)
         return tuple(cleaned)
+
+
+class ActionSettings(_Section):
+    """How the buttons' actions (vary, upscale, zoom, pan, enhance) derive their jobs."""
+
+    vary_subtle_strength: float = Field(0.35, gt=0.0, le=1.0)
+    vary_strong_strength: float = Field(0.7, gt=0.0, le=1.0)
+    grid_variation: Literal["subtle", "strong"] = "strong"
+    upscale_factor: Literal[2, 4] = 2
+    creative_strength: float = Field(0.3, gt=0.0, le=1.0)
+    enhance_strength: float = Field(0.55, gt=0.0, le=1.0)
+    pan_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    pixel_budget: float = Field(1.5, ge=0.25, le=4.0)
+    feather: float = Field(0.03, ge=0.0, le=0.25)
 
 
 class PluginSettings(_Section):
@@ -274,6 +289,7 @@ class Settings(_Section):
     plugins: PluginSettings = PluginSettings()
     discord: DiscordSettings = DiscordSettings()
     fetch: FetchSettings = FetchSettings()
+    actions: ActionSettings = ActionSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()

@@ -1,12 +1,21 @@
-"""Progress and cancellation between a running job and whoever waits for it."""
+"""Progress, previews and cancellation between a running job and whoever waits for it."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 ProgressCallback = Callable[[int, int], None]
 """Called on the worker thread with (steps done, total steps); must return quickly."""
+
+PreviewCallback = Callable[[int, int, "Image.Image"], None]
+"""Called on the worker thread with (steps done, total steps, preview image); must return
+quickly. The preview is a small, rough picture of the job's images (a 2x2 grid for a grid
+job) made from the latents without a VAE decode: see ``engine/previews.py``."""
 
 
 class JobCancelled(Exception):
@@ -14,15 +23,49 @@ class JobCancelled(Exception):
 
 
 class JobControl:
-    """Handed to the generate stage: it reports progress and checks for cancellation."""
+    """Handed to the generate stage: it reports progress and previews, collects warnings for
+    the user, and checks for cancellation.
 
-    def __init__(self, on_progress: ProgressCallback | None = None) -> None:
+    ``on_progress`` alone keeps the original contract. Previews are made only when
+    ``on_preview`` is given, every ``preview_every`` steps (0: never), so a job nobody watches
+    pays nothing for them.
+    """
+
+    def __init__(
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        on_preview: PreviewCallback | None = None,
+        preview_every: int = 4,
+    ) -> None:
         self._on_progress = on_progress
+        self._on_preview = on_preview
+        self.preview_every = preview_every
         self._cancelled = threading.Event()
+        self.warnings: list[str] = []
 
     def report(self, done: int, total: int) -> None:
         if self._on_progress is not None:
             self._on_progress(done, total)
+
+    def wants_preview(self, done: int, total: int) -> bool:
+        """Whether a preview is due after step ``done``; never after the last step, where the
+        finished images follow at once."""
+        return (
+            self._on_preview is not None
+            and self.preview_every > 0
+            and done < total
+            and done % self.preview_every == 0
+        )
+
+    def preview(self, done: int, total: int, image: Image.Image) -> None:
+        if self._on_preview is not None:
+            self._on_preview(done, total, image)
+
+    def warn(self, message: str) -> None:
+        """Tell the user something about how the result was made (shown with the result)."""
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def cancel(self) -> None:
         """Ask the job to stop at its next step; safe to call from any thread."""

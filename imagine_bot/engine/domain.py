@@ -69,6 +69,31 @@ class Prompt(_Frozen):
         return " ".join(part.text for part in self.parts if part.text)
 
 
+class SourceImage(_Frozen):
+    """An input image of an action (vary, zoom, pan, upscale), kept in the image store."""
+
+    sha256: str
+    job_id: str | None = None
+    """The job that generated it, when it is one of our own images."""
+    index: int | None = None
+    """Its position (1-4) in that job's grid."""
+
+
+class Placement(_Frozen):
+    """Where the source image sits on a larger canvas that outpainting fills (zoom, pan).
+
+    The source is resized to ``width`` x ``height`` and pasted with its top-left corner at
+    ``(x, y)``; everything else on the canvas is generated, and a band of ``feather`` pixels
+    inside the source's edge is blended so the seam does not show.
+    """
+
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    feather: int = Field(0, ge=0)
+
+
 class DraftSpec(BaseModel):
     """The editable job that transform hooks fill in, before it is frozen.
 
@@ -103,6 +128,17 @@ class DraftSpec(BaseModel):
     freezing. Built-in: ``image_refs``, from the image prompts, the flags and the attachments."""
     reference_scales: dict[str, float] = Field(default_factory=dict)
     """The IP-Adapter scale of each role in ``references``."""
+    blend: tuple[PromptPart, ...] | None = None
+    chaos: float | None = None
+    stop: int | None = None
+    tile: bool | None = None
+    count: int | None = None
+    """How many images to make (``GRID_SIZE`` unless an action makes one)."""
+    action: str | None = None
+    source: SourceImage | None = None
+    strength: float | None = None
+    placement: Placement | None = None
+    upscale: int | None = None
     extras: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
 
@@ -124,15 +160,18 @@ class DraftSpec(BaseModel):
             ignored_flag_warning[name] for name in self.prompt.flags if name not in self.consumed
         ]
         seed = resolved.pop("seed")
+        # Optional fields left unset take GenerationSpec's defaults.
+        optional = {name: getattr(self, name) for name in _OPTIONAL_FIELDS}
         return GenerationSpec.model_validate(
             {
                 "prompt": resolved.pop("positive"),
                 "negative_prompt": resolved.pop("negative"),
                 **resolved,
+                **{name: value for name, value in optional.items() if value is not None},
                 "parts": self.prompt.parts,
                 "image_prompts": self.prompt.image_prompts,
                 "flags": self.prompt.flags,
-                "seeds": tuple((seed + k) % SEED_LIMIT for k in range(GRID_SIZE)),
+                "seeds": tuple((seed + k) % SEED_LIMIT for k in range(self.count or GRID_SIZE)),
                 "references": tuple(self.references),
                 "reference_scales": self.reference_scales,
                 "extras": self.extras,
@@ -153,16 +192,20 @@ _RESOLVED_FIELDS = (
     "seed",
     "lane",
 )
+_OPTIONAL_FIELDS = (
+    "blend",
+    "chaos",
+    "stop",
+    "tile",
+    "action",
+    "source",
+    "strength",
+    "placement",
+    "upscale",
+)
 
 
-class SourceImage(_Frozen):
-    """An input image of an action (vary, zoom, pan, upscale), kept in the image store."""
-
-    sha256: str
-    job_id: str | None = None
-    """The job that generated it, when it is one of our own images."""
-    index: int | None = None
-    """Its position (1-4) in that job's grid."""
+GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale"]
 
 
 class GenerationSpec(_Frozen):
@@ -182,8 +225,17 @@ class GenerationSpec(_Frozen):
     steps: int
     guidance: float
     scheduler: str
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...] = Field(min_length=1)
     lane: str
+    blend: tuple[PromptPart, ...] = ()
+    """``::`` multi-prompts: texts whose embeddings are blended by weight (see ``conditioning``).
+    Empty: ``prompt`` is encoded as one text."""
+    chaos: float = Field(0.0, ge=0.0, le=1.0)
+    """Strength of the per-image conditioning noise that varies the images (``--chaos`` / 100)."""
+    stop: int = Field(100, ge=1, le=100)
+    """Percentage of the sampling steps to run before decoding (``--stop``)."""
+    tile: bool = False
+    """Seamless tiling: circular padding in the UNet's and VAE's convolutions (``--tile``)."""
     action: str = "imagine"
     """How the job came about: ``imagine`` for a prompt, else the button action's name."""
     source: SourceImage | None = None
@@ -194,6 +246,10 @@ class GenerationSpec(_Frozen):
     """Image prompts and style/subject references, in the image store."""
     reference_scales: dict[str, float] = Field(default_factory=dict)
     """The IP-Adapter scale of each role in ``references`` (``image``, ``style``, ``subject``)."""
+    placement: Placement | None = None
+    """Outpainting: where ``source`` sits on the ``width`` x ``height`` canvas."""
+    upscale: int | None = None
+    """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
     extras: dict[str, Any] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -206,6 +262,17 @@ class GenerationSpec(_Frozen):
         if unresolved:
             raise ValueError(f"reference images not in the image store: {', '.join(unresolved)}")
         return references
+
+    @property
+    def kind(self) -> GenerateKind:
+        """Which pipeline the generate stage runs for this spec."""
+        if self.source is None:
+            return "txt2img"
+        if self.upscale is not None:
+            return "upscale"
+        if self.placement is not None:
+            return "inpaint"
+        return "img2img"
 
 
 class GenerationResult:
@@ -221,4 +288,6 @@ class GenerationResult:
         self.grid: Image.Image | None = None
         self.parameters: list[str] = []
         """Per-image generation parameters (A1111 text), written into each PNG."""
+        self.warnings: list[str] = []
+        """What the user should know about how it was made (e.g. an upscaler fallback)."""
         self.gpu_seconds = 0.0

@@ -6,12 +6,14 @@ import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import diffusers
 import torch
 import transformers
 from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForInpainting,
     DDIMScheduler,
     DiffusionPipeline,
     DPMSolverMultistepScheduler,
@@ -29,6 +31,9 @@ from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.engine.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.tiny import TINY_SOURCE, ensure_tiny_model
 
+if TYPE_CHECKING:
+    from imagine_bot.engine.upscale import Upscaler
+
 SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "euler": (EulerDiscreteScheduler, {}),
     "euler_a": (EulerAncestralDiscreteScheduler, {}),
@@ -37,6 +42,8 @@ SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
 }
+Variant = Literal["img2img", "inpaint"]
+_VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
 
 
 class ModelRegistry:
@@ -47,6 +54,7 @@ class ModelRegistry:
     """
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.presets = settings.models
         self.models_dir = settings.paths.models
         self.device = resolve_device(settings.engine.device)
@@ -58,6 +66,8 @@ class ModelRegistry:
         """Every input image a spec refers to, by sha256."""
         self._pipelines: dict[str, DiffusionPipeline] = {}
         self._adapters: dict[str, ImagePromptAdapter] = {}
+        self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
+        self._upscaler: Upscaler | None = None
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs.
         diffusers.utils.logging.disable_progress_bar()
@@ -110,6 +120,38 @@ class ModelRegistry:
             adapter = ImagePromptAdapter(spec.model, preset.ip_adapter, self.device, self.dtype)
             self._adapters[spec.model] = adapter
         return adapter.attached(pipeline, spec, self.store)
+
+    def variant(self, name: str, kind: Variant) -> DiffusionPipeline:
+        """The image-to-image or inpainting pipeline of preset ``name``.
+
+        Made once with ``from_pipe`` from the resident text-to-image pipeline: the same
+        UNet, VAE and text encoders, so no weights are loaded or copied. With a UNet of 4 input
+        channels (not an inpainting model), diffusers' inpaint pipeline keeps the unmasked
+        latents at every step and generates only under the mask.
+        """
+        key = (name, kind)
+        if key not in self._variants:
+            base = self.pipeline(name)
+            try:
+                pipeline = _VARIANT_CLASSES[kind].from_pipe(base)
+            except ValueError as exc:
+                raise UserError(
+                    f"The model {name!r} ({type(base).__name__}) has no {kind} pipeline in "
+                    "diffusers, so this action is not supported by this model."
+                ) from exc
+            pipeline.set_progress_bar_config(disable=True)
+            self._variants[key] = pipeline
+        return self._variants[key]
+
+    def upscaler(self) -> Upscaler:
+        """The Real-ESRGAN upscaler, resident once its weights are first used."""
+        if self._owner != threading.get_ident():
+            raise RuntimeError("the upscaler may only be used on the GPU worker thread")
+        if self._upscaler is None:
+            from imagine_bot.engine.upscale import Upscaler
+
+            self._upscaler = Upscaler(self.settings)
+        return self._upscaler
 
     def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from imagine_bot.engine.control import JobControl
     from imagine_bot.engine.domain import DraftSpec, GenerationResult, GenerationSpec, Prompt
     from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.plugins.actions import Action
     from imagine_bot.plugins.flags import Flag, FlagRegistry
 
 _Hook = TypeVar("_Hook", bound=Callable[..., object])
@@ -53,6 +54,21 @@ def imagine_register_flags(register: Callable[[Flag], None]) -> None:
     """
 
 
+@hookspec
+@sync_only
+def imagine_register_actions(register: Callable[[Action], None]) -> None:
+    """Declare the actions behind message buttons by calling ``register(Action(...))``.
+
+    Runs once at start-up, in the main thread. An action derives a new job from a finished
+    one: its ``prepare`` pre-sets fields of the new draft spec (source image, strength, size,
+    seeds...) before the transform hooks run (``JobPlanner.derive``). It says which messages
+    it belongs under (a grid, a single image), its button label, and for which specs it
+    applies. A name that is already taken is an error at start-up. Built-in (``actions``):
+    reroll, variation (V1-V4), vary_subtle, vary_strong, upscale_subtle, upscale_creative,
+    zoom_out_2x, zoom_out_1_5x, make_square, pan_left/right/up/down and enhance.
+    """
+
+
 # --- Job hooks: event loop ----------------------------------------------------------------
 
 
@@ -75,11 +91,13 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     Runs on the event loop; sync only. Read flags with ``draft.flag(name)``, which also marks
     the flag as honoured. Built-ins only fill fields that are still ``None``, so a plugin
     decides a value by setting it. Built-ins, in order: ``model_preset`` (``--v``, ``--niji``,
-    ``--draft``), ``prompt_text`` (``--no``, ``--raw``, style suffix), ``aspect`` (``--ar``),
-    ``quality`` (``--q``), ``stylize`` (``--s``), ``seed`` (``--seed``), ``lane``
-    (``--fast``/``--relax``/``--turbo``), ``image_refs`` (image prompts, ``--iw``, ``--sref``,
-    ``--sw``, ``--cref``/``--oref`` -> ``draft.references``; the planner fetches the URLs
-    among them after this hook, before the spec is frozen).
+    ``--draft``), ``prompt_text`` (``--no``, ``--raw``, style suffix, ``::`` blends),
+    ``aspect`` (``--ar``), ``quality`` (``--q``), ``stylize`` (``--s``), ``seed``
+    (``--seed``), ``chaos`` (``--chaos``), ``stop`` (``--stop``), ``tile`` (``--tile``),
+    ``lane`` (``--fast``/``--relax``/``--turbo``), ``image_refs`` (image prompts, ``--iw``,
+    ``--sref``, ``--sw``, ``--cref``/``--oref`` -> ``draft.references``; the planner fetches
+    the URLs among them after this hook, before the spec is frozen). For a button's action
+    the draft arrives with the action's fields already set (``imagine_register_actions``).
     """
 
 
@@ -102,12 +120,14 @@ def imagine_generate(
 ) -> list[Image.Image] | None:
     """Produce one image per seed in ``spec.seeds``.
 
-    Runs on the GPU worker thread; first result wins; sync only. Report progress and honour
-    cancellation through ``control``. Wrap every pipeline call in
+    Runs on the GPU worker thread; first result wins; sync only. Report progress and previews,
+    add warnings for the user and honour cancellation through ``control``; input images are in
+    ``models.store``. Wrap every pipeline call in
     ``with models.image_prompts(pipeline, spec) as inputs:`` and pass ``**inputs`` to it, so
-    the spec's image prompts and references (IP-Adapter) take effect. Built-in: text-to-image
-    with the spec's model preset, all images in one batched pipeline call with one generator
-    per seed (``txt2img``).
+    the spec's image prompts and references (IP-Adapter) take effect. Built-in (``generate``):
+    by ``spec.kind``, text-to-image, image-to-image (vary, enhance), inpainting (zoom, make
+    square, pan) or upscale, all images in one batched pipeline call with one generator per
+    seed.
     """
 
 

@@ -13,6 +13,7 @@ import pluggy
 
 from imagine_bot.config import Settings
 from imagine_bot.plugins import PROJECT_NAME, hookspecs
+from imagine_bot.plugins.actions import ActionRegistry
 from imagine_bot.plugins.builtin import BUILTIN_PLUGINS
 from imagine_bot.plugins.flags import FlagRegistry
 
@@ -54,6 +55,16 @@ def collect_flags(manager: pluggy.PluginManager) -> FlagRegistry:
     except ValueError as exc:
         raise PluginError(f"conflicting flags: {exc}") from exc
     return flags
+
+
+def collect_actions(manager: pluggy.PluginManager) -> ActionRegistry:
+    """Run the action register hooks into a new registry."""
+    actions = ActionRegistry()
+    try:
+        manager.hook.imagine_register_actions(register=actions.register)
+    except ValueError as exc:
+        raise PluginError(f"conflicting actions: {exc}") from exc
+    return actions
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,20 @@ from collections.abc import Mapping, Sequence
 import pluggy
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec, FlagValue, GenerationSpec, ReferenceImage
-from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.domain import (
+    DraftSpec,
+    FlagValue,
+    GenerationSpec,
+    ReferenceImage,
+    SourceImage,
+)
+from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.fetch import ImageFetcher
 from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
 from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
-from imagine_bot.plugins.manager import collect_flags
+from imagine_bot.plugins.manager import collect_actions, collect_flags
 
 
 class JobPlanner:
@@ -36,6 +43,7 @@ class JobPlanner:
         self.settings = settings
         self.manager = manager
         self.flags: FlagRegistry = collect_flags(manager)
+        self.actions: ActionRegistry = collect_actions(manager)
         self._ignored_warnings = {flag.name: flag.ignored_message() for flag in self.flags}
         self.fetcher = fetcher or ImageFetcher(settings.fetch, ImageStore(settings.paths.store))
 
@@ -126,3 +134,36 @@ class JobPlanner:
                 else ref.model_copy(update={"sha256": stored[ref.source].sha256})
                 for ref in draft.references
             ]
+
+    async def derive(
+        self, parent: GenerationSpec, action: str, index: int, source: SourceImage | None
+    ) -> list[GenerationSpec]:
+        """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
+        whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
+        the image store).
+
+        Enters the flow at the transform stage (DESIGN.md, step 8): the action pre-sets its
+        fields on a draft built from the parent's prompt and flags, then the transform hooks
+        fill the rest, and the spec is frozen and validated like any other.
+        """
+        chosen = self.actions[action]
+        if not chosen.applies_to(parent):
+            raise UserError(f"{chosen.label} is not available for this job.")
+        if not 0 <= index <= len(parent.seeds) or (chosen.needs_source and index == 0):
+            raise UserError(f"{chosen.label} needs one of the job's images, not #{index}.")
+        if chosen.needs_source and source is None:
+            raise UserError(f"{chosen.label} needs the image it starts from.")
+        request = ActionRequest(
+            parent=parent,
+            index=index,
+            source=source,
+            settings=self.settings,
+            preset=parent_preset(self.settings, parent),
+        )
+        draft = derived_draft(chosen, request, self.flags.defaults())
+        self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
+        spec = draft.freeze(self._ignored_warnings)
+        for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
+            if inspect.isawaitable(outcome):
+                await outcome
+        return [spec]

@@ -47,6 +47,7 @@ class JobRunner:
         if images is None:
             raise RuntimeError("no plugin implements imagine_generate")
         result = GenerationResult(spec, images)
+        result.warnings.extend(control.warnings)
         self.manager.hook.imagine_postprocess(result=result)
         result.gpu_seconds = time.perf_counter() - started
         return result

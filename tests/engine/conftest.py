@@ -1,13 +1,16 @@
-"""Fixtures for the engine tests that fetch images from a local https server."""
+"""Fixtures for the engine tests: a local https server to fetch images from, and a spy on
+what the generate stage hands the tiny model."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import trustme
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
@@ -15,6 +18,7 @@ from aiohttp.abc import AbstractResolver
 from imagine_bot.config import FetchSettings
 from imagine_bot.engine.fetch import ImageFetcher, is_public_address
 from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.plugins.runner import JobRunner
 from tests.engine.https_server import HOSTS, LOOPBACK, MapResolver, Server, build_app
 
 
@@ -86,3 +90,43 @@ def make_fetcher(server: Server, client_ssl: ssl.SSLContext, store: ImageStore) 
         )
 
     return make
+
+
+
+@dataclass
+class UNetCall:
+    latents: torch.Tensor
+    encoder_hidden_states: torch.Tensor
+    circular: bool
+    """Whether the UNet's first convolution padded circularly during this call."""
+
+
+@dataclass
+class UNetSpy:
+    calls: list[UNetCall] = field(default_factory=list)
+
+    def conditional(self, step: int, images: int = 4) -> torch.Tensor:
+        """The prompt embeddings of the conditional half of classifier-free guidance."""
+        return self.calls[step].encoder_hidden_states[-images:]
+
+
+@pytest.fixture
+def unet_spy(runner: JobRunner) -> Iterator[UNetSpy]:
+    """Every UNet call of the jobs run while the test runs, on the shared tiny pipeline."""
+    spy = UNetSpy()
+    unet = runner._worker.submit(lambda: runner.models.pipeline("tiny").unet).result()
+
+    def record(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        spy.calls.append(
+            UNetCall(
+                latents=args[0].detach().clone(),
+                encoder_hidden_states=kwargs["encoder_hidden_states"].detach().clone(),
+                circular=module.conv_in.padding_mode == "circular",
+            )
+        )
+
+    handle = unet.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        yield spy
+    finally:
+        handle.remove()

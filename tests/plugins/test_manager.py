@@ -203,7 +203,7 @@ def test_every_built_in_is_listed_with_its_hooks(settings: Settings) -> None:
     info = {plugin.name: plugin for plugin in describe_plugins(build_plugin_manager(settings))}
     assert {f"builtin.{name}" for name in BUILTIN_PLUGINS} <= set(info)
     assert info["builtin.grammar"].hooks == ("imagine_parse",)
-    assert info["builtin.txt2img"].source == "built in"
+    assert info["builtin.generate"].source == "built in"
 
 
 async def test_a_user_error_from_a_plugin_reaches_the_caller(

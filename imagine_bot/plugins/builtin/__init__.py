@@ -5,6 +5,7 @@ The order below is the order their implementations of a hook are called in.
 
 BUILTIN_PLUGINS = (
     "midjourney_flags",
+    "actions",
     "grammar",
     "model_preset",
     "prompt_text",
@@ -12,10 +13,13 @@ BUILTIN_PLUGINS = (
     "quality",
     "stylize",
     "seed",
+    "chaos",
+    "stop",
+    "tile",
     "lane",
     "image_refs",
     "limits",
-    "txt2img",
+    "generate",
     "grid",
     "metadata",
 )

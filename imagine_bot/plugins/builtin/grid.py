@@ -1,23 +1,17 @@
-"""The 2x2 grid of the four images, in reading order (U1 U2 / U3 U4)."""
+"""The 2x2 grid of the four images, in reading order (U1 U2 / U3 U4).
 
-from PIL import Image
+A job that makes one image (an upscale, an enhanced draft) has no grid: the image is the
+result.
+"""
 
 from imagine_bot.engine.domain import GenerationResult
+from imagine_bot.engine.grid import make_grid
 from imagine_bot.plugins import hookimpl
 
-COLUMNS = 2
+__all__ = ["make_grid"]
 
 
 @hookimpl(trylast=True)
 def imagine_postprocess(result: GenerationResult) -> None:
-    if result.grid is None:
+    if result.grid is None and len(result.images) > 1:
         result.grid = make_grid(result.images)
-
-
-def make_grid(images: list[Image.Image]) -> Image.Image:
-    width, height = images[0].size
-    rows = -(-len(images) // COLUMNS)
-    grid = Image.new("RGB", (width * COLUMNS, height * rows))
-    for index, image in enumerate(images):
-        grid.paste(image, ((index % COLUMNS) * width, (index // COLUMNS) * height))
-    return grid

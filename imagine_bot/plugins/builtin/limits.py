@@ -11,6 +11,8 @@ SIZE_MULTIPLE = 8
 
 @hookimpl(trylast=True)
 def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
+    if spec.kind == "upscale" and spec.strength is None:
+        return  # no diffusion: the upscaler enforces its own size limit (upscale.max_pixels)
     if spec.width % SIZE_MULTIPLE or spec.height % SIZE_MULTIPLE:
         raise UserError(
             f"{spec.width}x{spec.height} cannot be rendered: "

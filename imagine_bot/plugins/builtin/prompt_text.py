@@ -1,7 +1,8 @@
-"""The text sent to the model: style suffix, ``--no`` and default negatives, ``--raw``."""
+"""The text sent to the model: style suffix, ``--no`` and default negatives, ``--raw``, and
+the parts of a ``::`` multi-prompt, each with the style suffix, to be blended by weight."""
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.engine.domain import DraftSpec, PromptPart
 from imagine_bot.plugins import hookimpl
 
 
@@ -9,11 +10,22 @@ from imagine_bot.plugins import hookimpl
 def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     assert draft.preset is not None, "model_preset runs before prompt_text"
     raw = draft.flag("raw") or draft.flag("style") == "raw"
+    style = "" if raw else draft.preset.style
     if draft.positive is None:
-        style = "" if raw else draft.preset.style
-        draft.positive = ", ".join(text for text in (draft.prompt.text, style) if text)
+        draft.positive = _with_style(draft.prompt.text, style)
+    if draft.blend is None:
+        parts = draft.prompt.parts
+        draft.blend = (
+            tuple(PromptPart(text=_with_style(p.text, style), weight=p.weight) for p in parts)
+            if len(parts) > 1
+            else ()
+        )
     if draft.negative is None:
         terms = list(draft.flag("no") or ())
         if not raw and draft.preset.negative:
             terms.append(draft.preset.negative)
         draft.negative = ", ".join(terms)
+
+
+def _with_style(text: str, style: str) -> str:
+    return ", ".join(piece for piece in (text, style) if piece)

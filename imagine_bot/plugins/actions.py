@@ -1,0 +1,178 @@
+"""Actions behind message buttons: how one is declared, and the registry the bot reads.
+
+An action derives a new job from a finished one (the parent). Plugins add actions through the
+``imagine_register_actions`` hook; the built-in set (vary, upscale, zoom, pan, reroll, enhance)
+is registered the same way (``plugins/builtin/actions.py``). ``JobPlanner.derive`` runs one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.engine.domain import DraftSpec, FlagValue, GenerationSpec, Prompt, SourceImage
+from imagine_bot.engine.errors import UserError
+
+ActionScope = Literal["grid", "image"]
+"""Where an action's button is shown: under a grid of images, or under one image."""
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """What an action's ``prepare`` knows about the button press."""
+
+    parent: GenerationSpec
+    """The spec of the job whose message carries the button."""
+    index: int
+    """The image the button is for, 1-4 (its seed is ``parent.seeds[index - 1]``); 0 for an
+    action on the whole grid."""
+    source: SourceImage | None
+    """That image, in the image store (None for grid actions such as reroll)."""
+    settings: Settings
+    preset: ModelPreset
+    """The defaults in effect for the parent's model (``--draft`` applied), for size budgets."""
+
+    @property
+    def budget(self) -> int:
+        """The most pixels a vary or outpainting result may have (``actions.pixel_budget``
+        times the preset's area, never above ``engine.max_pixels``)."""
+        budget = int(self.preset.pixel_area * self.settings.actions.pixel_budget)
+        return min(budget, self.settings.engine.max_pixels)
+
+    @property
+    def seed(self) -> int:
+        """The seed of the chosen image (the grid's first for grid actions)."""
+        return self.parent.seeds[max(0, self.index - 1)]
+
+
+Prepare = Callable[[DraftSpec, ActionRequest], None]
+"""Pre-sets fields of the new draft before the transform hooks run (which only fill what is
+still ``None``). ``draft.action`` and ``draft.source`` are already set; with ``inherit``, so
+are the parent's prompt, model, size, steps, guidance, scheduler, lane and flag effects."""
+
+
+def _always(spec: GenerationSpec) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Action:
+    """One button action.
+
+    ``label`` is the button's text; for a ``per_image`` action under a grid the bot shows one
+    button per image, the label followed by the image's number (``V1`` ... ``V4``).
+    """
+
+    name: str
+    label: str
+    scope: ActionScope
+    prepare: Prepare
+    per_image: bool = False
+    """Under a grid: one button per image (needs an index 1-4 and that image as source)."""
+    needs_source: bool = True
+    """The action starts from an image of the parent (everything but reroll)."""
+    inherit: bool = True
+    """Start from the parent's resolved values; False re-resolves everything from the flags
+    (enhance, which drops ``--draft``)."""
+    applies: Callable[[GenerationSpec], bool] = _always
+    """Whether the button belongs under a message of this spec (make_square: not square)."""
+    emoji: str | None = None
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"action name {self.name!r} must be lower-case letters, digits or _")
+
+    def applies_to(self, spec: GenerationSpec) -> bool:
+        return self.applies(spec)
+
+
+class ActionRegistry:
+    """All known actions, by name, in registration order."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, Action] = {}
+
+    def register(self, action: Action) -> None:
+        if action.name in self._actions:
+            raise ValueError(f"the action {action.name!r} is already registered")
+        self._actions[action.name] = action
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self._actions.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._actions
+
+    def __getitem__(self, name: str) -> Action:
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise UserError(f"There is no action {name!r} on this server any more.") from None
+
+    def for_message(self, spec: GenerationSpec, scope: ActionScope) -> list[Action]:
+        """The actions whose buttons go under a ``scope`` message of a job with ``spec``."""
+        return [a for a in self if a.scope == scope and a.applies_to(spec)]
+
+
+INHERITED_FIELDS = (
+    "model",
+    "width",
+    "height",
+    "steps",
+    "guidance",
+    "scheduler",
+    "lane",
+    "blend",
+    "chaos",
+    "stop",
+    "tile",
+)
+"""Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
+and ``negative_prompt``); seeds, source, strength and geometry are the action's to set."""
+
+
+def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
+    """The preset the parent ran with: its model's, made cheaper when it was a ``--draft`` of
+    that same model (a separate draft model is its own preset)."""
+    preset = settings.models.get(parent.model)
+    if preset is None:
+        raise UserError(
+            f"The model {parent.model!r} of that job is no longer configured on this server."
+        )
+    is_draft_model = any(other.draft_model == parent.model for other in settings.models.values())
+    if parent.flags.get("draft") and not is_draft_model and preset.draft_model is None:
+        from imagine_bot.plugins.builtin.model_preset import cheaper_run
+
+        preset = cheaper_run(preset)
+    return preset
+
+
+def derived_draft(
+    action: Action, request: ActionRequest, flag_defaults: dict[str, FlagValue]
+) -> DraftSpec:
+    """The draft of ``action``'s job: the parent's prompt and flags, its resolved values when
+    the action inherits them, then the action's own fields."""
+    parent = request.parent
+    prompt = Prompt(
+        raw=parent.prompt,
+        parts=parent.parts,
+        image_prompts=parent.image_prompts,
+        flags=dict(parent.flags),
+    )
+    draft = DraftSpec(
+        prompt=prompt, flag_defaults=flag_defaults, action=action.name, source=request.source
+    )
+    draft.flag("repeat")  # the parent's repeats are already made
+    if action.inherit:
+        draft.positive, draft.negative = parent.prompt, parent.negative_prompt
+        draft.preset = request.preset
+        for name in INHERITED_FIELDS:
+            setattr(draft, name, getattr(parent, name))
+    action.prepare(draft, request)
+    return draft

@@ -1,0 +1,212 @@
+"""The Midjourney buttons, as actions that derive a new job from a finished one.
+
+Under a grid: ``reroll`` (same spec, four new seeds) and ``variation`` (V1-V4: img2img from
+image k, four new seeds). Under one image: ``vary_subtle`` / ``vary_strong`` (img2img, four new
+seeds), ``upscale_subtle`` (Real-ESRGAN), ``upscale_creative`` (upscale, then a low-strength
+img2img at the new size), ``zoom_out_2x`` / ``zoom_out_1_5x``, ``make_square`` (not for
+square images) and ``pan_left`` / ``pan_right`` / ``pan_up`` / ``pan_down`` (outpainting), and
+``enhance`` (only for ``--draft`` jobs: full quality, img2img from the draft with its seed).
+Strengths, factors and budgets are in the ``[actions]`` settings; the README's "Buttons"
+section says what each one does.
+
+Vary and outpainting results are at most ``actions.pixel_budget`` times the preset's pixel
+area; outpainting sizes are multiples of 64, vary sizes multiples of 8.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable
+
+from imagine_bot.engine.domain import SEED_LIMIT, DraftSpec, GenerationSpec
+from imagine_bot.engine.outpaint import Direction, plan_pan, plan_square, plan_zoom
+from imagine_bot.plugins import hookimpl
+from imagine_bot.plugins.actions import Action, ActionRequest
+
+DIFFUSION_SIZE_STEP = 8
+"""Latents are an eighth of the image: an img2img size must be a multiple of 8."""
+
+
+def new_seed(draft: DraftSpec) -> None:
+    draft.seed = secrets.randbelow(SEED_LIMIT)
+
+
+def reroll(draft: DraftSpec, request: ActionRequest) -> None:
+    new_seed(draft)
+
+
+def vary(strength: Callable[[ActionRequest], float]) -> Callable[[DraftSpec, ActionRequest], None]:
+    def prepare(draft: DraftSpec, request: ActionRequest) -> None:
+        draft.strength = strength(request)
+        draft.width, draft.height = diffusion_size(
+            request.parent.width, request.parent.height, request.budget
+        )
+        new_seed(draft)
+
+    return prepare
+
+
+def grid_strength(request: ActionRequest) -> float:
+    actions = request.settings.actions
+    strong = actions.grid_variation == "strong"
+    return actions.vary_strong_strength if strong else actions.vary_subtle_strength
+
+
+def upscale(creative: bool) -> Callable[[DraftSpec, ActionRequest], None]:
+    def prepare(draft: DraftSpec, request: ActionRequest) -> None:
+        factor = request.settings.actions.upscale_factor
+        draft.upscale = factor
+        draft.count = 1
+        draft.seed = request.seed
+        width, height = request.parent.width * factor, request.parent.height * factor
+        if creative:
+            draft.strength = request.settings.actions.creative_strength
+            # the img2img pass needs a multiple of 8; a pixel or two less at most
+            width -= width % DIFFUSION_SIZE_STEP
+            height -= height % DIFFUSION_SIZE_STEP
+        draft.width, draft.height = width, height
+
+    return prepare
+
+
+def zoom(factor: float) -> Callable[[DraftSpec, ActionRequest], None]:
+    def prepare(draft: DraftSpec, request: ActionRequest) -> None:
+        parent = request.parent
+        draft.width, draft.height, draft.placement = plan_zoom(
+            parent.width, parent.height, factor, request.budget, request.settings.actions.feather
+        )
+        draft.strength = 1.0
+        new_seed(draft)
+
+    return prepare
+
+
+def make_square(draft: DraftSpec, request: ActionRequest) -> None:
+    parent = request.parent
+    draft.width, draft.height, draft.placement = plan_square(
+        parent.width, parent.height, request.budget, request.settings.actions.feather
+    )
+    draft.strength = 1.0
+    new_seed(draft)
+
+
+def pan(direction: Direction) -> Callable[[DraftSpec, ActionRequest], None]:
+    def prepare(draft: DraftSpec, request: ActionRequest) -> None:
+        parent, actions = request.parent, request.settings.actions
+        draft.width, draft.height, draft.placement = plan_pan(
+            parent.width,
+            parent.height,
+            direction,
+            actions.pan_fraction,
+            request.budget,
+            actions.feather,
+        )
+        draft.strength = 1.0
+        new_seed(draft)
+
+    return prepare
+
+
+def enhance(draft: DraftSpec, request: ActionRequest) -> None:
+    flags = {name: value for name, value in draft.prompt.flags.items() if name != "draft"}
+    draft.prompt = draft.prompt.model_copy(update={"flags": flags})
+    draft.strength = request.settings.actions.enhance_strength
+    draft.seed = request.seed
+    draft.count = 1
+
+
+def diffusion_size(width: int, height: int, budget: int) -> tuple[int, int]:
+    """``width`` x ``height`` scaled down to ``budget`` pixels if larger, in multiples of 8."""
+    scale = min(1.0, math.sqrt(budget / (width * height)))
+    step = DIFFUSION_SIZE_STEP
+    return (
+        max(step, int(width * scale) // step * step),
+        max(step, int(height * scale) // step * step),
+    )
+
+
+def is_draft(spec: GenerationSpec) -> bool:
+    return bool(spec.flags.get("draft"))
+
+
+def not_square(spec: GenerationSpec) -> bool:
+    return spec.width != spec.height
+
+
+BUILTIN_ACTIONS = (
+    Action(
+        "reroll",
+        "Reroll",
+        "grid",
+        reroll,
+        needs_source=False,
+        emoji="\N{ANTICLOCKWISE DOWNWARDS AND UPWARDS OPEN CIRCLE ARROWS}",
+        help="the same prompt and settings with four new seeds",
+    ),
+    Action(
+        "variation",
+        "V",
+        "grid",
+        vary(grid_strength),
+        per_image=True,
+        help="four variations of the chosen image",
+    ),
+    Action(
+        "vary_subtle",
+        "Vary (Subtle)",
+        "image",
+        vary(lambda request: request.settings.actions.vary_subtle_strength),
+        help="four close variations of this image",
+    ),
+    Action(
+        "vary_strong",
+        "Vary (Strong)",
+        "image",
+        vary(lambda request: request.settings.actions.vary_strong_strength),
+        help="four looser variations of this image",
+    ),
+    Action(
+        "upscale_subtle",
+        "Upscale (Subtle)",
+        "image",
+        upscale(creative=False),
+        help="a larger copy of this image (Real-ESRGAN)",
+    ),
+    Action(
+        "upscale_creative",
+        "Upscale (Creative)",
+        "image",
+        upscale(creative=True),
+        help="a larger copy with new detail painted in",
+    ),
+    Action("zoom_out_2x", "Zoom Out 2x", "image", zoom(2.0), help="more of the scene around it"),
+    Action("zoom_out_1_5x", "Zoom Out 1.5x", "image", zoom(1.5), help="a little more of the scene"),
+    Action(
+        "make_square",
+        "Make Square",
+        "image",
+        make_square,
+        applies=not_square,
+        help="extend the short sides to a square",
+    ),
+    Action("pan_left", "\N{LEFTWARDS BLACK ARROW}", "image", pan("left"), help="extend left"),
+    Action("pan_right", "\N{BLACK RIGHTWARDS ARROW}", "image", pan("right"), help="extend right"),
+    Action("pan_up", "\N{UPWARDS BLACK ARROW}", "image", pan("up"), help="extend upwards"),
+    Action("pan_down", "\N{DOWNWARDS BLACK ARROW}", "image", pan("down"), help="extend downwards"),
+    Action(
+        "enhance",
+        "Enhance",
+        "image",
+        enhance,
+        inherit=False,
+        applies=is_draft,
+        help="re-render this draft at full quality with the same seed",
+    ),
+)
+
+
+@hookimpl(trylast=True)
+def imagine_register_actions(register: Callable[[Action], None]) -> None:
+    for action in BUILTIN_ACTIONS:
+        register(action)
