@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from imagine_bot.engine.domain import GenerationSpec
+from imagine_bot.plugins.actions import Action, ActionRegistry
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -25,29 +26,8 @@ class ButtonLook:
     style: discord.ButtonStyle = discord.ButtonStyle.secondary
 
 
-# Midjourney's single-image buttons, row by row. Each names an engine action.
-SINGLE_IMAGE_ROWS: tuple[tuple[tuple[str, ButtonLook], ...], ...] = (
-    (
-        ("upscale_subtle", ButtonLook("Upscale (Subtle)")),
-        ("upscale_creative", ButtonLook("Upscale (Creative)")),
-        ("enhance", ButtonLook("Enhance", "✨")),
-    ),
-    (
-        ("vary_subtle", ButtonLook("Vary (Subtle)", "🪄")),
-        ("vary_strong", ButtonLook("Vary (Strong)", "🪄")),
-    ),
-    (
-        ("zoom_out_2x", ButtonLook("Zoom Out 2x", "🔍")),
-        ("zoom_out_1_5x", ButtonLook("Zoom Out 1.5x", "🔍")),
-        ("make_square", ButtonLook("Make Square", "↔️")),
-    ),
-    (
-        ("pan_left", ButtonLook(None, "⬅️")),
-        ("pan_right", ButtonLook(None, "➡️")),
-        ("pan_up", ButtonLook(None, "⬆️")),
-        ("pan_down", ButtonLook(None, "⬇️")),
-    ),
-)
+MAX_ROWS, MAX_PER_ROW = 5, 5
+"""Discord's limits for the buttons of one message."""
 
 
 class JobButton(
@@ -89,30 +69,54 @@ class JobButton(
         await bot.press(interaction, self.action, self.job_id, self.index)
 
 
-def grid_view(job_id: str) -> discord.ui.View:
-    """U1-U4 and reroll, then V1-V4, as Midjourney lays out a grid."""
+def grid_view(job_id: str, spec: GenerationSpec, actions: ActionRegistry) -> discord.ui.View:
+    """U1-U4 and the whole-grid actions (reroll), then one row per per-image action (V1-V4)."""
     view = discord.ui.View(timeout=None)
     for index in range(1, 5):
         view.add_item(JobButton(SELECT, job_id, index, ButtonLook(f"U{index}"), row=0))
-    view.add_item(JobButton("reroll", job_id, 0, ButtonLook(None, "🔄"), row=0))
-    for index in range(1, 5):
-        view.add_item(JobButton("variation", job_id, index, ButtonLook(f"V{index}"), row=1))
+    row = 0
+    for action in actions.for_message(spec, "grid"):
+        if action.per_image:
+            row += 1
+            for index in range(1, 5):
+                look = ButtonLook(f"{action.label}{index}", action.emoji)
+                view.add_item(JobButton(action.name, job_id, index, look, row=row))
+        else:
+            view.add_item(JobButton(action.name, job_id, 0, _look(action), row=0))
     return view
 
 
-def single_view(job_id: str, index: int, spec: GenerationSpec) -> discord.ui.View:
-    """The buttons under one image; those that do not apply to this image are left out."""
+def single_view(
+    job_id: str, index: int, spec: GenerationSpec, actions: ActionRegistry
+) -> discord.ui.View:
+    """The actions for one image, a row per family (upscale, vary, zoom, pan...)."""
     view = discord.ui.View(timeout=None)
-    for row, buttons in enumerate(SINGLE_IMAGE_ROWS):
-        for action, look in buttons:
-            if applies(action, spec):
-                view.add_item(JobButton(action, job_id, index, look, row=row))
+    for row, group in enumerate(_rows(actions.for_message(spec, "image"))):
+        for action in group:
+            view.add_item(JobButton(action.name, job_id, index, _look(action), row=row))
     return view
 
 
-def applies(action: str, spec: GenerationSpec) -> bool:
-    if action == "make_square":
-        return spec.width != spec.height
-    if action == "enhance":
-        return bool(spec.flags.get("draft"))
-    return True
+def _look(action: Action) -> ButtonLook:
+    return ButtonLook(action.label, action.emoji)
+
+
+def _rows(actions: list[Action]) -> list[list[Action]]:
+    """Actions grouped by the first word of their name, one group a row while rows last,
+    then into the first row with room."""
+    rows: list[list[Action]] = []
+    families: dict[str, int] = {}
+    for action in actions:
+        family = action.name.split("_")[0]
+        row = families.get(family)
+        if row is None or len(rows[row]) >= MAX_PER_ROW:
+            if len(rows) < MAX_ROWS:
+                rows.append([])
+                row = len(rows) - 1
+            else:
+                row = next((i for i, r in enumerate(rows) if len(r) < MAX_PER_ROW), None)
+                if row is None:
+                    break  # more actions than Discord can show under one message
+            families[family] = row
+        rows[row].append(action)
+    return rows

@@ -6,6 +6,7 @@ event loop, and ends with something the user can read: a job message or an ephem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, place_refusal, role_ids
 from imagine_bot.bot.buttons import SELECT, single_view
 from imagine_bot.bot.confirm import confirm
+from imagine_bot.bot.delivery import with_retries
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.domain import GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.engine.errors import UserError
@@ -155,7 +157,7 @@ class JobDesk:
         await interaction.followup.send(
             messages.single_line(parent.spec, self._flags, parent.owner_id, index),
             file=discord.File(image, filename=f"{parent.id}_{index}.png"),
-            view=single_view(parent.id, index, parent.spec),
+            view=single_view(parent.id, index, parent.spec, self._app.planner.actions),
             allowed_mentions=ECHO_MENTIONS,
         )
 
@@ -180,16 +182,17 @@ class JobDesk:
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        for job in jobs:
-            if (
-                job.message_id is not None
-            ):  # a repeated interaction: the job already has its message
-                continue
+        new_jobs = [job for job in jobs if job.message_id is None]
+        if not new_jobs:  # a double click or a repeated interaction: the job is under way
+            await interaction.followup.send("That is already started.", ephemeral=True)
+            return
+        for job in new_jobs:
             position = await service.queue_position(job.id)
-            message = await channel.send(
-                messages.job_line(job.spec, self._flags, job.owner_id, messages.waiting(position)),
-                allowed_mentions=ECHO_MENTIONS,
+            line = messages.job_line(
+                job.spec, self._flags, job.owner_id, messages.waiting(position)
             )
+            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
+            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
             await service.set_message(job.id, message.channel.id, message.id)
             self.bot.watcher.follow(job, message)
         notes = list(

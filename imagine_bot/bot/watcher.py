@@ -97,7 +97,7 @@ class JobWatcher:
             job = await self.bot.app.service.job(job.id) or job
             last_progress = 0.0
             while job.pending:
-                event = await queue.get()
+                event = await self._next_event(queue)
                 if isinstance(event, ProgressEvent):
                     now = time.monotonic()
                     if now - last_progress >= self.bot.app.settings.discord.progress_interval:
@@ -116,6 +116,10 @@ class JobWatcher:
             log.exception("could not show job %s in Discord", job.id)
         finally:
             self._queues.pop(job.id, None)
+
+    async def _next_event(self, queue: asyncio.Queue[JobEvent]) -> JobEvent:
+        """Wait for the job service: the one input from outside the bot."""
+        return await queue.get()
 
     async def _show_progress(
         self, message: JobMessage, job: JobRecord, event: ProgressEvent
@@ -157,11 +161,11 @@ class JobWatcher:
         if job.grid_sha is not None:
             upload = encode_for_upload(images.open(job.grid_sha), job.id, limit)
             content = messages.job_line(job.spec, self._flags, job.owner_id, job.lane)
-            view = grid_view(job.id)
+            view = grid_view(job.id, job.spec, self.bot.app.planner.actions)
         else:
             upload = encode_for_upload(images.open(job.image_shas[0]), job.id, limit)
             content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
-            view = single_view(job.id, 1, job.spec)
+            view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
         if upload.note:
             content += f"\n-# {upload.note}"
         return ResultMessage(content, upload, view)

@@ -8,11 +8,12 @@ import simcord
 
 from imagine_bot.bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
+from imagine_bot.bot.watcher import JobWatcher
 from tests.bot.conftest import SIMCORD, World, button_ids
 
 pytestmark = SIMCORD
 
-GRID_BUTTONS = ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
+GRID_BUTTONS = ["U1", "U2", "U3", "U4", "Reroll", "V1", "V2", "V3", "V4"]
 
 
 def labels(message: discord.Message) -> list[str]:
@@ -53,7 +54,8 @@ async def test_imagine_goes_from_waiting_through_progress_to_a_grid(world: World
     first_answer = next(entry for entry in world.env.http_requests if "/callback" in entry.path)
     assert first_answer.json["type"] == 5  # deferred at once, before any work
     posted = next(
-        entry.json for entry in world.env.http_requests
+        entry.json
+        for entry in world.env.http_requests
         if entry.method == "POST" and entry.path == f"/channels/{world.channel.id}/messages"
     )
     assert "**a lighthouse at dusk --ar 3:2 --seed 42**" in posted["content"]
@@ -80,7 +82,7 @@ async def test_u2_posts_image_two_alone_with_its_buttons(world: World, app: Imag
 
 async def test_reroll_posts_a_new_grid_with_new_seeds(world: World, app: ImagineApp) -> None:
     _, grid = await imagine(world, "a red fox")
-    await world.alice.click(grid, custom_id=button_ids(grid)[4])
+    await world.alice.click(grid, label="Reroll")
     rerolled = bot_messages(world)[-1]
     assert rerolled.id != grid.id and labels(rerolled) == GRID_BUTTONS
     first = await app.service.job(button_ids(grid)[0].split(":")[1])
@@ -108,13 +110,24 @@ async def test_a_strangers_click_is_refused_privately(world: World, app: Imagine
     assert len(await app.service.jobs_of(world.alice.id, states=None)) == jobs_before
 
 
-async def test_a_double_click_starts_one_job(world: World, app: ImagineApp) -> None:
+async def test_a_double_click_starts_one_job(
+    world: World, app: ImagineApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, grid = await imagine(world, "a red fox")
-    await app.service.pause()  # keep the first child pending while the second click arrives
+    # Hold the queue so the first click's job is still pending when the second arrives, and
+    # let SimCord treat the bot's wait for job events as the outside input it is.
+    await app.service.pause()
+    monkeypatch.setattr(
+        JobWatcher,
+        "_next_event",
+        lambda self, queue: world.env.external_wait(queue.get(), reason="job events"),
+    )
     await world.alice.click(grid, label="V1")
-    await world.alice.click(grid, label="V1")
+    second = await world.alice.click(grid, label="V1")
+    assert second.response is not None and "already started" in second.response.content
     children = [
-        job for job in await app.service.jobs_of(world.alice.id, states=None)
+        job
+        for job in await app.service.jobs_of(world.alice.id, states=None)
         if job.parent_id is not None
     ]
     assert len(children) == 1
@@ -134,7 +147,9 @@ async def test_everyone_in_a_prompt_pings_nobody(world: World) -> None:
     assert message.role_mentions == []
 
 
-async def test_an_invalid_prompt_gets_a_readable_private_error(world: World, app: ImagineApp) -> None:
+async def test_an_invalid_prompt_gets_a_readable_private_error(
+    world: World, app: ImagineApp
+) -> None:
     result = await world.alice.slash(world.channel, "imagine", prompt="a fox --arr 16:9")
     assert result.ephemeral and result.response is not None
     assert "Did you mean --ar?" in result.response.content
