@@ -71,7 +71,6 @@ class JobStore:
         images: ImageStore,
         clock: Clock = utc_now,
     ) -> None:
-        self.settings = settings
         self.queue = settings.queue
         self.quota = settings.quota
         self.db = database
