@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from imagine_bot.bot.image_commands import add_commands as add_image_commands
+from imagine_bot.bot.storage_cli import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.domain import GenerationSpec, ImageRole, ReferenceImage
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "plugins", help="list loaded plugins and the hooks they implement"
     )
     plugins.set_defaults(command=_plugins)
+    add_storage_commands(commands)
     return parser
 
 

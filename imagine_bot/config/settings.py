@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from copy import deepcopy
-from datetime import time
+from datetime import UTC, time, tzinfo
 from pathlib import Path
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -263,12 +263,22 @@ class QuotaSettings(_Section):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
+            zone(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris)"
+                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris; zones other "
+                "than UTC need the system's time zone database, or `pip install tzdata`)"
             ) from None
         return value
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone(self.timezone)
+
+
+def zone(name: str) -> tzinfo:
+    """The time zone ``name``; UTC needs no time zone database (slim images lack one)."""
+    return UTC if name.upper() == "UTC" else ZoneInfo(name)
 
     @model_validator(mode="after")
     def _default_tier_exists(self) -> QuotaSettings:

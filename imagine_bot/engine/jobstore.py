@@ -71,7 +71,6 @@ class JobStore:
         images: ImageStore,
         clock: Clock = utc_now,
     ) -> None:
-        self.settings = settings
         self.queue = settings.queue
         self.quota = settings.quota
         self.db = database
@@ -302,14 +301,25 @@ class JobStore:
             entry = scheduler.choose(waiting, running)
             if entry is None:
                 return None
-            row = self._row_or_fail(session, entry.job_id)
-            row.state = JobState.RUNNING
-            row.started_at = self.clock()
-            row.attempts += 1
-            session.add(row)
-            record = self._record(row)
+            record = self._mark_running(session, self._row_or_fail(session, entry.job_id))
         scheduler.served(entry.owner_id)
         return record
+
+    def start(self, job_id: str) -> JobRecord:
+        """Move this queued job to running, whatever the scheduler would pick (for tools,
+        benchmarks and tests; the dispatcher uses ``start_next``)."""
+        with self.db.write() as session:
+            row = self._row_or_fail(session, job_id)
+            if row.state != JobState.QUEUED:
+                raise ValueError(f"job {job_id} is {row.state}, not queued")
+            return self._mark_running(session, row)
+
+    def _mark_running(self, session: Session, row: JobRow) -> JobRecord:
+        row.state = JobState.RUNNING
+        row.started_at = self.clock()
+        row.attempts += 1
+        session.add(row)
+        return self._record(row)
 
     def finish_success(
         self,
@@ -324,18 +334,23 @@ class JobStore:
             if row.state != JobState.RUNNING:
                 return self._record(row)
             now = self.clock()
-            for stored in (*images, grid):
-                if stored is not None and session.get(ImageRow, stored.sha256) is None:
-                    session.add(
-                        ImageRow(
-                            sha256=stored.sha256,
-                            path=str(stored.path),
-                            size_bytes=stored.size_bytes,
-                            width=stored.width,
-                            height=stored.height,
-                            created_at=now,
-                        )
+            fresh = {stored.sha256: stored for stored in (*images, grid) if stored is not None}
+            known = session.exec(
+                select(ImageRow.sha256).where(col(ImageRow.sha256).in_(list(fresh)))
+            ).all()
+            for sha in known:
+                del fresh[sha]
+            for stored in fresh.values():
+                session.add(
+                    ImageRow(
+                        sha256=stored.sha256,
+                        path=str(stored.path),
+                        size_bytes=stored.size_bytes,
+                        width=stored.width,
+                        height=stored.height,
+                        created_at=now,
                     )
+                )
             charge = 0
             if self.quota.enabled:
                 charge = to_ms(gpu_seconds * lane_multiplier(self.quota, row.lane))

@@ -9,8 +9,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -68,7 +67,7 @@ class Period:
 
 def period_at(quota: QuotaSettings, tier: QuotaTier, now: datetime) -> Period:
     """The budget period that contains ``now`` (aware), in UTC."""
-    zone = ZoneInfo(quota.timezone)
+    zone = quota.zone
     local = now.astimezone(zone)
 
     def at(day: datetime) -> datetime:
@@ -94,7 +93,7 @@ def period_at(quota: QuotaSettings, tier: QuotaTier, now: datetime) -> Period:
     return Period(start.astimezone(UTC), end.astimezone(UTC))
 
 
-def _month_start(year: int, month: int, quota: QuotaSettings, zone: ZoneInfo) -> datetime:
+def _month_start(year: int, month: int, quota: QuotaSettings, zone: tzinfo) -> datetime:
     day = min(quota.monthly_reset_day, calendar.monthrange(year, month)[1])
     return datetime(year, month, day, tzinfo=zone).replace(
         hour=quota.reset_time.hour, minute=quota.reset_time.minute, second=quota.reset_time.second

@@ -82,7 +82,8 @@ class JobService:
     """Jobs from submission to delivery, for one GPU worker.
 
     Create it, ``await start()``, use it, ``await stop()``. Events (``subscribe``) always
-    arrive on the event loop that called ``start``.
+    arrive on the event loop that called ``start``. Run one service per database: ``start``
+    takes jobs left ``running`` for jobs whose process died.
     """
 
     def __init__(

@@ -42,10 +42,7 @@ def attempt(store: JobStore, member: int, n: int) -> str:
         return "refused"
     fate = random.Random(member * 1000 + n).random()
     if fate < 0.4:
-        with store.db.write() as session:  # start this very job (the dispatcher picks any)
-            row = session.exec(select(JobRow).where(col(JobRow.id) == job.id)).one()
-            row.state, row.attempts = JobState.RUNNING, 1
-            session.add(row)
+        store.start(job.id)
         if fate < 0.3:
             cost = round(random.uniform(ESTIMATE - 0.5, ESTIMATE), 3)
             store.finish_success(job.id, cost, [IMAGE] * 4, IMAGE)

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -158,3 +159,23 @@ def test_specs_survive_the_round_trip_through_the_database(
     (job,), _ = store.submit(Requester(1), [spec])
     assert job.spec == spec
     assert store.job(job.id) == job
+
+
+def test_a_duplicate_that_slips_past_the_check_meets_the_constraint(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """On a backend where two submits can both pass the existence check (no BEGIN IMMEDIATE),
+    the unique constraints stop the second, and it returns the first one's jobs."""
+    store = open_store(settings, tmp_path)
+    (first,), created = store.submit(Requester(1), [make_spec(1)], interaction_id=9)
+    assert created
+    real_check = store._existing
+    blind = iter([True])  # the next check inside a write transaction sees nothing
+
+    def racing_check(*args: Any) -> list[JobRow]:
+        return [] if next(blind, False) else real_check(*args)
+
+    store._existing = racing_check  # type: ignore[method-assign,assignment]
+    (again,), created = store.submit(Requester(1), [make_spec(2)], interaction_id=9)
+    assert not created and again.id == first.id
+    assert len(store.jobs_of(1)) == 1

@@ -5,14 +5,18 @@ lock instead of failing at once), foreign keys on, and every write transaction o
 ``BEGIN IMMEDIATE``. A deferred transaction that reads and then writes can fail with
 "database is locked" when another writer got there first; an immediate one takes the write
 lock up front, so read-check-write (quota, caps) is atomic and simply waits its turn.
+Threads of one process also queue for a lock of their own before ``BEGIN``: SQLite admits one
+writer anyway, and a thread woken by a lock release beats SQLite's busy handler, which polls
+with sleeps of up to 100 ms and lets a lucky writer win over and over.
 Other backends (any SQLAlchemy URL) use their own transactions; the store locks the
 member's row (``SELECT ... FOR UPDATE``) where SQLite relies on ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,9 @@ class Database:
         else:
             self.engine = create_engine(parsed, pool_pre_ping=True)
         self._writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -54,7 +61,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction holds the write lock from its start; commits on exit."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with (
+            self._write_lock,
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def dispose(self) -> None:
