@@ -9,6 +9,7 @@ a ``UserError`` that names the file and the setting to check.
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ StateDict = dict[str, torch.Tensor]
 _WRAPPERS = ("params_ema", "params", "state_dict")
 _RRDB_BLOCK = re.compile(r"body\.(\d+)\.rdb1\.conv1\.weight")
 _COMPACT_LAYER = re.compile(r"body\.(\d+)\.weight")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class WeightsError(UserError):
@@ -34,7 +36,7 @@ class WeightsError(UserError):
 
 @dataclass(frozen=True)
 class LoadedNet:
-    """A network with its weights, in eval mode, still on the CPU in float32."""
+    """A network with its weights, in eval mode, on the CPU in the file's dtype."""
 
     net: nn.Module
     architecture: str  # "RRDBNet" or "SRVGGNetCompact"
@@ -50,9 +52,12 @@ def load_upscale_net(path: Path, setting: str = "the upscale settings") -> Loade
     ``setting`` names the settings key the path came from, for the error messages.
     """
     state = unwrap_state_dict(read_weights(path, setting), path, setting)
-    net = build_net(state, path, setting)
+    # Built without storage, then given the file's tensors: no random initialisation of
+    # millions of parameters only to overwrite them.
+    with torch.device("meta"):
+        net = build_net(state, path, setting)
     try:
-        net.load_state_dict(state, strict=True)
+        net.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
         raise WeightsError(
             f"The upscaler weights {path} do not fit the {type(net).__name__} network they "
@@ -79,16 +84,25 @@ def read_weights(path: Path, setting: str = "the upscale settings") -> Any:
             f"The upscaler weights file {path} does not exist. Check {setting}."
         ) from None
     except OSError as exc:
-        raise WeightsError(f"The upscaler weights file {path} cannot be read: {exc}.") from None
+        raise WeightsError(
+            f"The upscaler weights file {path} cannot be read ({exc.strerror}). Check {setting}."
+        ) from None
     # A safetensors file starts with an 8-byte header length, then the JSON header.
     is_safetensors = len(head) == 9 and head[8:9] == b"{"
     try:
         if is_safetensors:
             return load_file(path, device="cpu")
         return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's own message here suggests weights_only=False, which would run the file's code.
+        raise WeightsError(
+            f"The upscaler weights file {path} is not a plain PyTorch weights file: it is "
+            "something else, or holds Python objects besides tensors, which are never loaded "
+            f"because they could run code. Download it again and check {setting}."
+        ) from None
     except Exception as exc:
-        # A damaged file fails in whichever layer meets the damage first (zip, pickle, JSON
-        # header, tensor storage), each with its own exception type; all mean the same here.
+        # A damaged file fails in whichever layer meets the damage first (zip, JSON header,
+        # tensor storage), each with its own exception type; all mean the same here.
         kind = "safetensors" if is_safetensors else "PyTorch"
         raise WeightsError(
             f"The upscaler weights file {path} is not a readable {kind} weights file "
@@ -174,5 +188,5 @@ def _compact_for(state: StateDict) -> SRVGGNetCompact:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = _ANSI.sub("", str(exc)).strip() or type(exc).__name__
     return text.splitlines()[0][:200]

@@ -121,9 +121,10 @@ def _compact_with_wrong_shape(path: Path) -> None:
 BAD_FILES: dict[str, tuple[str, Callable[[Path], object] | None, str]] = {
     "missing file": ("absent.pth", None, "does not exist"),
     "empty file": ("zero.pth", _written(b""), "not a readable PyTorch"),
-    "an HTML error page": ("page.pth", _written(b"<html>404</html>" * 9), "not a readable"),
-    "a pickled object": ("code.pth", _saved({"params": NotWeights()}), "not a readable"),
-    "a bare pickle": ("raw.pth", _written(pickle.dumps(NotWeights(), 2)), "not a readable"),
+    "an HTML error page": ("page.pth", _written(b"<html>404</html>" * 9), "not a plain"),
+    "a pickled object": ("code.pth", _saved({"params": NotWeights()}), "never loaded"),
+    "a bare pickle": ("raw.pth", _written(pickle.dumps(NotWeights(), 2)), "never loaded"),
+    "a folder": (".", None, "cannot be read"),
     "truncated pth": (
         "cut.pth",
         lambda p: _truncated(save_weights(small_compact(), p, "params")),
@@ -176,4 +177,5 @@ def test_unusable_files_are_a_clear_user_error(tmp_path: Path, case: str) -> Non
     message = str(caught.value)
     assert says in message
     assert str(path) in message and "upscale.x4plus_weights" in message
-    assert "Traceback" not in message and "\n" not in message
+    assert "Traceback" not in message and "\n" not in message and "\x1b" not in message
+    assert "weights_only=False" not in message
