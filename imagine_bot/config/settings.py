@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
+from datetime import UTC, time, tzinfo
 from pathlib import Path
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
@@ -26,6 +29,39 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+BlockScales = dict[str, float | dict[str, float | list[float]]]
+"""Relative IP-Adapter scales per UNet block, in diffusers' ``set_ip_adapter_scale`` layout:
+``{"up": {"block_0": [0.0, 1.0, 0.0]}}``. Blocks left out get 0."""
+
+SDXL_STYLE_BLOCKS: BlockScales = {"up": {"block_0": [0.0, 1.0, 0.0]}}
+"""InstantStyle's style block of SDXL: the second attention of the first up block."""
+
+
+class IPAdapterSettings(_Section):
+    """A model's IP-Adapter: the weights behind image prompts, ``--sref`` and ``--cref``/``--oref``.
+
+    Loaded with diffusers' ``load_ip_adapter`` on the first job that needs it.
+    """
+
+    source: str = Field(min_length=1)
+    """Hugging Face repo id or local folder holding the adapter weights."""
+    subfolder: str = ""
+    weight_name: str = Field(min_length=1)
+    image_encoder: str | None = None
+    """Repo id or folder of the CLIP image encoder; unset: ``image_encoder`` beside the weights."""
+    image_encoder_subfolder: str = ""
+    image_scale: float = Field(0.5, ge=0.0, le=2.0)
+    """Adapter scale of image prompts at ``--iw 1`` (all blocks); ``--iw`` multiplies it."""
+    style_scale: float = Field(1.0, ge=0.0, le=2.0)
+    """Adapter scale of ``--sref`` images at ``--sw 100``, on ``style_blocks`` only."""
+    style_blocks: BlockScales | None = Field(default_factory=lambda: deepcopy(SDXL_STYLE_BLOCKS))
+    """The blocks that carry style (InstantStyle); the default suits SDXL. ``{}``: no ``--sref``."""
+    subject_scale: float = Field(0.8, ge=0.0, le=2.0)
+    """Adapter scale of ``--cref``/``--oref`` images at ``--cw 100``/``--ow 100``."""
+    subject_blocks: BlockScales | None = None
+    """The blocks that carry the subject; unset or ``{}``: no ``--cref``/``--oref``."""
+
+
 class ModelPreset(_Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
@@ -41,6 +77,8 @@ class ModelPreset(_Section):
     draft_model: str | None = None
     draft_steps: int | None = Field(None, ge=1, le=200)
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
+    ip_adapter: IPAdapterSettings | None = None
+    """Unset: image prompts and references are accepted with a warning and have no effect."""
 
     @property
     def pixel_area(self) -> int:
@@ -64,7 +102,86 @@ class EngineSettings(_Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     max_pixels: int = Field(2048 * 2048, ge=64 * 64)
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    channels_last: bool | Literal["auto"] = "auto"
+    vae_slice_above: int = Field(2 * 1024 * 1024, ge=0)
+    vae_tile_above: int = Field(1536 * 1536, ge=0)
+    cpu_offload: Literal["auto", "off", "model", "sequential"] = "auto"
+    compile: bool = False
+    compile_mode: Literal[
+        "auto", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
+    ] = "auto"
+    warm_up: bool = True
     preview_every: int = Field(4, ge=0)
+
+
+UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]
+UPSCALE_MODELS: tuple[UpscaleModel, ...] = get_args(UpscaleModel)
+
+
+class UpscaleSettings(_Section):
+    """Real-ESRGAN weight files (unset: Lanczos with a warning) and how to run them."""
+
+    x2plus_weights: Path | None = None
+    x4plus_weights: Path | None = None
+    general_x4v3_weights: Path | None = None
+    subtle_model: UpscaleModel = "x2plus"
+    tile: int = Field(512, ge=0, le=8192)
+    tile_overlap: int = Field(32, ge=0, le=1024)
+    max_pixels: int = Field(8192 * 8192, ge=64 * 64)
+
+    @field_validator("x2plus_weights", "x4plus_weights", "general_x4v3_weights", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # IMAGINE_UPSCALE__X2PLUS_WEIGHTS= (empty) unsets a path set in a file.
+        return None if value == "" else value
+
+    def weights(self, model: UpscaleModel) -> Path | None:
+        """The configured weights file of ``model``, if any."""
+        path: Path | None = getattr(self, f"{model}_weights")
+        return path
+
+
+class DiscordSettings(_Section):
+    """Where the bot answers and who may press which buttons. The token comes from DISCORD_TOKEN."""
+
+    allowed_guilds: tuple[int, ...] = ()
+    allowed_channels: tuple[int, ...] = ()
+    direct_messages: bool = False
+    owner_only_buttons: bool = True
+    button_roles: tuple[int, ...] = ()
+    admin_roles: tuple[int, ...] = ()
+    channel_defaults: dict[str, str] = Field(default_factory=dict)
+    progress_interval: float = Field(2.0, ge=1.0, le=60.0)
+    confirm_above: int = Field(4, ge=1, le=40)
+    delivery_retries: int = Field(3, ge=0, le=10)
+
+
+class FetchSettings(_Section):
+    """Limits on the images users give by URL or attachment (``engine/fetch.py``)."""
+
+    allowed_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
+    """Hosts images may be fetched from (and redirected to); ``*.example.com`` for subdomains."""
+    max_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(40_000_000, ge=64 * 64)
+    max_side: int = Field(1024, ge=64, le=8192)
+    max_images: int = Field(8, ge=1, le=64)
+    max_redirects: int = Field(3, ge=0, le=10)
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(10.0, gt=0)
+    total_timeout: float = Field(30.0, gt=0)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _plain_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = []
+        for host in hosts:
+            name = host.strip().lower().rstrip(".")
+            bare = name.removeprefix("*.")
+            if not bare or any(c in bare for c in "/:@*[]% "):
+                raise ValueError(f"{host!r} is not a host name (like cdn.discordapp.com)")
+            cleaned.append(name)
+        return tuple(cleaned)
 
 
 class ActionSettings(_Section):
@@ -86,13 +203,107 @@ class PluginSettings(_Section):
     blocked: tuple[str, ...] = ()
 
 
+class DatabaseSettings(_Section):
+    """Where jobs, quotas and preferences are kept."""
+
+    url: str = ""
+    """Any SQLAlchemy URL; empty means the SQLite file ``<data_dir>/imagine.db``."""
+    busy_timeout: float = Field(30.0, gt=0, le=3600)
+    """Seconds a writer waits for another writer's lock before giving up (SQLite)."""
+
+    def resolved_url(self, data_dir: Path) -> str:
+        return self.url or f"sqlite:///{data_dir / 'imagine.db'}"
+
+
+class QueueSettings(_Section):
+    """Caps that keep one person from filling the queue, and crash recovery."""
+
+    max_running_per_user: int = Field(3, ge=1, le=100)
+    max_waiting_per_user: int = Field(10, ge=0, le=1000)
+    max_waiting_total: int = Field(500, ge=1, le=100_000)
+    retry_limit: int = Field(2, ge=0, le=10)
+    """How often a job that was running when the process died is started again."""
+
+
+Period = Literal["daily", "weekly", "monthly"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
+
+
+class QuotaTier(_Section):
+    """A plan: members with one of ``roles`` get ``budget`` GPU-seconds of fast time a period."""
+
+    roles: tuple[int, ...] = ()
+    budget: float = Field(ge=0)
+    period: Period = "daily"
+    relax: bool = True
+    """Whether relax mode is allowed, and so the fallback when fast time runs out."""
+
+
+class QuotaSettings(_Section):
+    """GPU-time budgets by Discord role, measured in GPU-seconds on the worker."""
+
+    enabled: bool = True
+    default_tier: str = "everyone"
+    tiers: dict[str, QuotaTier] = Field(
+        default_factory=lambda: {"everyone": QuotaTier(budget=3600.0)}
+    )
+    timezone: str = "UTC"
+    reset_time: time = time(0, 0)
+    weekly_reset_day: Weekday = "monday"
+    monthly_reset_day: int = Field(1, ge=1, le=28)
+    turbo_multiplier: float = Field(2.0, ge=0)
+    fast_multiplier: float = Field(1.0, ge=0)
+    relax_multiplier: float = Field(0.0, ge=0)
+    default_estimate: float = Field(30.0, gt=0)
+    """GPU-seconds reserved for a job when no similar job has been measured yet."""
+    estimate_samples: int = Field(20, ge=1, le=1000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris; zones other "
+                "than UTC need the system's time zone database, or `pip install tzdata`)"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone(self.timezone)
+
+
+def zone(name: str) -> tzinfo:
+    """The time zone ``name``; UTC needs no time zone database (slim images lack one)."""
+    return UTC if name.upper() == "UTC" else ZoneInfo(name)
+
+    @model_validator(mode="after")
+    def _default_tier_exists(self) -> QuotaSettings:
+        if self.default_tier not in self.tiers:
+            known = ", ".join(sorted(self.tiers)) or "none defined"
+            raise InvalidReference(
+                "quota.default_tier",
+                f"{self.default_tier!r} is not a [quota.tiers.*] tier ({known})",
+            )
+        return self
+
+
 class Settings(_Section):
     default_model: str = "tiny"
     paths: PathSettings = PathSettings()
     engine: EngineSettings = EngineSettings()
+    upscale: UpscaleSettings = UpscaleSettings()
     plugins: PluginSettings = PluginSettings()
+    discord: DiscordSettings = DiscordSettings()
+    fetch: FetchSettings = FetchSettings()
     actions: ActionSettings = ActionSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
+    database: DatabaseSettings = DatabaseSettings()
+    queue: QueueSettings = QueueSettings()
+    quota: QuotaSettings = QuotaSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
 
@@ -26,6 +26,26 @@ class WeightedRef(_Frozen):
 
     ref: str
     weight: float = 1.0
+
+
+ImageRole = Literal["image", "style", "subject"]
+"""What an input image steers: ``image`` prompts (everything, ``--iw``), ``style``
+(``--sref``, ``--sw``) or ``subject`` (``--cref``/``--oref``, ``--cw``/``--ow``)."""
+
+
+class ReferenceImage(_Frozen):
+    """An input image that steers a job's look, and the role it plays.
+
+    Until the planner resolves it, only ``source`` (an https URL) may be known; a spec the
+    engine runs always has ``sha256``, so the engine reads the image store, never the network.
+    """
+
+    role: ImageRole
+    source: str
+    """The URL or file name the user gave: shown to people, never fetched again."""
+    weight: float = 1.0
+    """Its ``::`` weight among the images of the same role."""
+    sha256: str | None = None
 
 
 class PromptPart(_Frozen):
@@ -101,6 +121,13 @@ class DraftSpec(BaseModel):
     scheduler: str | None = None
     seed: int | None = None
     lane: str | None = None
+    attachments: tuple[ReferenceImage, ...] = ()
+    """Images given with the command rather than in its text (an attachment, ``--image``)."""
+    references: list[ReferenceImage] = Field(default_factory=list)
+    """The images the job will use; the planner fetches those without a sha256 before
+    freezing. Built-in: ``image_refs``, from the image prompts, the flags and the attachments."""
+    reference_scales: dict[str, float] = Field(default_factory=dict)
+    """The IP-Adapter scale of each role in ``references``."""
     blend: tuple[PromptPart, ...] | None = None
     chaos: float | None = None
     stop: int | None = None
@@ -145,6 +172,8 @@ class DraftSpec(BaseModel):
                 "image_prompts": self.prompt.image_prompts,
                 "flags": self.prompt.flags,
                 "seeds": tuple((seed + k) % SEED_LIMIT for k in range(self.count or GRID_SIZE)),
+                "references": tuple(self.references),
+                "reference_scales": self.reference_scales,
                 "extras": self.extras,
                 "warnings": (*self.warnings, *ignored),
             }
@@ -213,12 +242,26 @@ class GenerationSpec(_Frozen):
     """The image an action starts from; ``None`` for text-to-image."""
     strength: float | None = None
     """How far an image-to-image action may move from ``source`` (0..1)."""
+    references: tuple[ReferenceImage, ...] = ()
+    """Image prompts and style/subject references, in the image store."""
+    reference_scales: dict[str, float] = Field(default_factory=dict)
+    """The IP-Adapter scale of each role in ``references`` (``image``, ``style``, ``subject``)."""
     placement: Placement | None = None
     """Outpainting: where ``source`` sits on the ``width`` x ``height`` canvas."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
     extras: dict[str, Any] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    @field_validator("references")
+    @classmethod
+    def _references_are_stored(
+        cls, references: tuple[ReferenceImage, ...]
+    ) -> tuple[ReferenceImage, ...]:
+        unresolved = [ref.source for ref in references if ref.sha256 is None]
+        if unresolved:
+            raise ValueError(f"reference images not in the image store: {', '.join(unresolved)}")
+        return references
 
     @property
     def kind(self) -> GenerateKind:

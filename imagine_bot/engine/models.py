@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,8 +24,11 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.engine import acceleration
+from imagine_bot.engine.domain import GenerationSpec
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.engine.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.tiny import TINY_SOURCE, ensure_tiny_model
 
 if TYPE_CHECKING:
@@ -39,7 +44,6 @@ SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
 }
 Variant = Literal["img2img", "inpaint"]
 _VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 class ModelRegistry:
@@ -54,10 +58,14 @@ class ModelRegistry:
         self.presets = settings.models
         self.models_dir = settings.paths.models
         self.device = resolve_device(settings.engine.device)
-        self.dtype = resolve_dtype(settings.engine.dtype, self.device)
+        self.acceleration = acceleration.plan_acceleration(
+            settings.engine, acceleration.probe_device(self.device)
+        )
+        self.dtype = self.acceleration.dtype
         self.store = ImageStore(settings.paths.store)
         """Every input image a spec refers to, by sha256."""
         self._pipelines: dict[str, DiffusionPipeline] = {}
+        self._adapters: dict[str, ImagePromptAdapter] = {}
         self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
         self._upscaler: Upscaler | None = None
         self._owner: int | None = None
@@ -76,6 +84,42 @@ class ModelRegistry:
         if name not in self._pipelines:
             self._pipelines[name] = self._load(name)
         return self._pipelines[name]
+
+    def warm_up(self, name: str) -> float:
+        """Load preset ``name`` and run one short grid at its default size, so the first job
+        waits for neither loading nor compilation. Worker thread only; returns the seconds."""
+        started = time.perf_counter()
+        preset = self.presets[name]
+        pipeline = self.pipeline(name)
+        acceleration.warm_up(pipeline, preset.resolution, preset.resolution, preset.guidance)
+        return time.perf_counter() - started
+
+    def image_prompts(
+        self, pipeline: DiffusionPipeline, spec: GenerationSpec
+    ) -> AbstractContextManager[dict[str, Any]]:
+        """The extension point that gives a generate stage the spec's image prompts and
+        references: wrap the pipeline call, and pass what it yields on to the call.
+
+        ``with models.image_prompts(pipeline, spec) as inputs: pipeline(..., **inputs)``
+
+        Inside the block ``pipeline``'s UNet carries the preset's IP-Adapter (loaded on first
+        use) scaled for ``spec``; it yields ``ip_adapter_image_embeds``. A spec without
+        references yields ``{}`` and leaves the pipeline as it is. Works for any pipeline that
+        shares the preset's UNet (img2img and inpaint variants made with ``from_pipe``).
+        """
+        if not spec.references:
+            return nullcontext({})
+        preset = self.presets[spec.model]
+        if preset.ip_adapter is None:
+            raise UserError(
+                f"This job has image prompts, but the model {spec.model!r} has no image-prompt "
+                f"adapter any more (models.{spec.model}.ip_adapter)."
+            )
+        adapter = self._adapters.get(spec.model)
+        if adapter is None:
+            adapter = ImagePromptAdapter(spec.model, preset.ip_adapter, self.device, self.dtype)
+            self._adapters[spec.model] = adapter
+        return adapter.attached(pipeline, spec, self.store)
 
     def variant(self, name: str, kind: Variant) -> DiffusionPipeline:
         """The image-to-image or inpainting pipeline of preset ``name``.
@@ -129,7 +173,7 @@ class ModelRegistry:
                 f"Check models.{name}.source in the settings and that the weights are "
                 "downloaded (models from the hub need network access once)."
             ) from exc
-        pipeline.to(self.device)
+        acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline
 
@@ -148,9 +192,3 @@ def resolve_device(setting: str) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
-    if setting != "auto":
-        return _DTYPES[setting]
-    return torch.float32 if device.type == "cpu" else torch.float16

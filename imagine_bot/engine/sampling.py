@@ -41,7 +41,10 @@ def run_pipeline(
     text = text_conditioning(pipeline, spec, control.warn)
     hooks = StepHooks(spec, control, text, latent_format(pipeline))
     hooks.tap(pipeline.scheduler)
-    with seamless(pipeline, enabled=spec.tile):
+    with (
+        seamless(pipeline, enabled=spec.tile),
+        models.image_prompts(pipeline, spec) as reference_inputs,
+    ):
         images = pipeline(
             **text.inputs,
             num_inference_steps=spec.steps,
@@ -49,6 +52,7 @@ def run_pipeline(
             generator=seed_generators(spec.seeds),
             callback_on_step_end=hooks,
             callback_on_step_end_tensor_inputs=hooks.tensor_inputs,
+            **reference_inputs,
             **inputs,
         ).images
     if control.cancelled:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -120,6 +120,15 @@ class Flag:
             return value
         return raw
 
+    def format(self, value: FlagValue) -> str:
+        """``value`` written back as this flag, so that parsing it gives ``value`` again."""
+        if value is True:
+            return self.spelling
+        if isinstance(value, tuple):
+            items = [_format_item(item) for item in value]
+            return f"{self.spelling} " + (", " if self.kind == "terms" else " ").join(items)
+        return f"{self.spelling} {_fmt(value) if isinstance(value, float) else value}"
+
     def _parse_number(self, raw: str) -> int | float:
         try:
             number = float(raw)
@@ -192,8 +201,18 @@ class FlagRegistry:
         hint = f" Did you mean --{close[0]}?" if close else ""
         raise PromptError(f"Unknown flag --{spelling}.{hint}", flag=spelling)
 
+    def format(self, values: Mapping[str, FlagValue]) -> str:
+        """Flags as a user writes them: ``--ar 3:2 --no text, watermark --tile``."""
+        return " ".join(self._flags[name].format(value) for name, value in values.items())
+
     def defaults(self) -> dict[str, FlagValue]:
         return {flag.name: flag.default for flag in self if flag.default is not None}
+
+
+def _format_item(item: str | WeightedRef) -> str:
+    if isinstance(item, WeightedRef):
+        return item.ref if item.weight == 1 else f"{item.ref}::{item.weight:g}"
+    return item
 
 
 def _fmt(number: float | None) -> str:

@@ -94,8 +94,10 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     ``--draft``), ``prompt_text`` (``--no``, ``--raw``, style suffix, ``::`` blends),
     ``aspect`` (``--ar``), ``quality`` (``--q``), ``stylize`` (``--s``), ``seed``
     (``--seed``), ``chaos`` (``--chaos``), ``stop`` (``--stop``), ``tile`` (``--tile``),
-    ``lane`` (``--fast``/``--relax``/``--turbo``). For a button's action the draft arrives
-    with the action's fields already set (``imagine_register_actions``).
+    ``lane`` (``--fast``/``--relax``/``--turbo``), ``image_refs`` (image prompts, ``--iw``,
+    ``--sref``, ``--sw``, ``--cref``/``--oref`` -> ``draft.references``; the planner fetches
+    the URLs among them after this hook, before the spec is frozen). For a button's action
+    the draft arrives with the action's fields already set (``imagine_register_actions``).
     """
 
 
@@ -120,9 +122,12 @@ def imagine_generate(
 
     Runs on the GPU worker thread; first result wins; sync only. Report progress and previews,
     add warnings for the user and honour cancellation through ``control``; input images are in
-    ``models.store``. Built-in (``generate``): by ``spec.kind``, text-to-image,
-    image-to-image (vary, enhance), inpainting (zoom, make square, pan) or upscale, all images
-    in one batched pipeline call with one generator per seed.
+    ``models.store``. Wrap every pipeline call in
+    ``with models.image_prompts(pipeline, spec) as inputs:`` and pass ``**inputs`` to it, so
+    the spec's image prompts and references (IP-Adapter) take effect. Built-in (``generate``):
+    by ``spec.kind``, text-to-image, image-to-image (vary, enhance), inpainting (zoom, make
+    square, pan) or upscale, all images in one batched pipeline call with one generator per
+    seed.
     """
 
 

@@ -1,20 +1,31 @@
 """The event-loop half of a job's stages: parse, transform, validate -> frozen specs.
 
 Nothing here touches torch or a pipeline, so planning is cheap and never blocks the event loop
-for long; ``JobRunner`` runs the GPU half.
+for long; ``JobRunner`` runs the GPU half. The one slow step, fetching the images a prompt
+links to, is asynchronous: it happens here, when the job is accepted, so the GPU worker only
+ever reads the image store.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping, Sequence
 
 import pluggy
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec, GenerationSpec, SourceImage
+from imagine_bot.engine.domain import (
+    DraftSpec,
+    FlagValue,
+    GenerationSpec,
+    ReferenceImage,
+    SourceImage,
+)
 from imagine_bot.engine.errors import PromptError, UserError
+from imagine_bot.engine.fetch import ImageFetcher
+from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
-from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS
+from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import collect_actions, collect_flags
 
@@ -22,24 +33,60 @@ from imagine_bot.plugins.manager import collect_actions, collect_flags
 class JobPlanner:
     """Turns prompt text into the specs of the jobs it asks for."""
 
-    def __init__(self, settings: Settings, manager: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        manager: pluggy.PluginManager,
+        *,
+        fetcher: ImageFetcher | None = None,
+    ) -> None:
         self.settings = settings
         self.manager = manager
         self.flags: FlagRegistry = collect_flags(manager)
         self.actions: ActionRegistry = collect_actions(manager)
         self._ignored_warnings = {flag.name: flag.ignored_message() for flag in self.flags}
+        self.fetcher = fetcher or ImageFetcher(settings.fetch, ImageStore(settings.paths.store))
 
-    async def plan(self, text: str, *, model: str | None = None) -> list[GenerationSpec]:
-        """Parse, transform and validate ``text`` into one spec per job it expands to.
+    async def plan(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        preferences: Sequence[str] = (),
+        macros: Mapping[str, str] | None = None,
+        images: Sequence[ReferenceImage] = (),
+    ) -> list[GenerationSpec]:
+        """Parse, transform, fetch the linked images, then validate ``text`` into one spec
+        per job it expands to.
 
-        ``model`` forces a preset, as a plugin setting ``draft.model`` would.
+        ``model`` forces a preset, as a plugin setting ``draft.model`` would. ``macros`` maps a
+        user's ``--name`` to the flags it stands for. ``preferences`` are flag strings (channel
+        defaults, the user's settings and suffix, in rising priority) that apply wherever the
+        prompt sets no flag of the same name or group. ``images`` are given with the command
+        rather than in its text: a Discord attachment (by URL) or a file already in the image
+        store (by sha256); each says the role it plays.
         """
-        prompts = self.manager.hook.imagine_parse(text=text, flags=self.flags)
+        prompts = self.manager.hook.imagine_parse(
+            text=expand_macros(text, macros or {}), flags=self.flags
+        )
         if prompts is None:
             raise RuntimeError("no plugin implements imagine_parse")
+        preferred: dict[str, FlagValue] = {}
+        for flag_text in preferences:
+            preferred = self._prefer(parse_flags(flag_text, self.flags), preferred)
+        prompts = [
+            prompt.model_copy(update={"flags": self._prefer(prompt.flags, preferred)})
+            for prompt in prompts
+        ]
         defaults = self.flags.defaults()
         drafts = [
-            DraftSpec(prompt=prompt, repeat=repeat, flag_defaults=defaults, model=model)
+            DraftSpec(
+                prompt=prompt,
+                repeat=repeat,
+                flag_defaults=defaults,
+                model=model,
+                attachments=tuple(images),
+            )
             for prompt in prompts
             for repeat in range(int(prompt.flags.get("repeat", 1)))
         ]
@@ -49,16 +96,44 @@ class JobPlanner:
                 f"the limit is {MAX_EXPANSIONS}.",
                 flag="repeat",
             )
-        specs = []
         for draft in drafts:
             draft.flag("repeat")
             self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
+        await self._fetch_references(drafts)
+        specs = []
+        for draft in drafts:
             spec = draft.freeze(self._ignored_warnings)
             for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
                 if inspect.isawaitable(outcome):
                     await outcome
             specs.append(spec)
         return specs
+
+    def _prefer(
+        self, chosen: Mapping[str, FlagValue], fallback: Mapping[str, FlagValue]
+    ) -> dict[str, FlagValue]:
+        """``chosen`` plus each fallback flag that no chosen flag overrides by name or group."""
+        groups = {self.flags[name].group for name in chosen} - {None}
+        kept = {
+            name: value
+            for name, value in fallback.items()
+            if name not in chosen and self.flags[name].group not in groups
+        }
+        return {**kept, **chosen}
+
+    async def _fetch_references(self, drafts: list[DraftSpec]) -> None:
+        """Fetch every reference image not yet in the store, once per URL across all jobs."""
+        urls = [ref.source for draft in drafts for ref in draft.references if ref.sha256 is None]
+        if not urls:
+            return
+        stored = await self.fetcher.fetch_all(urls)
+        for draft in drafts:
+            draft.references = [
+                ref
+                if ref.sha256 is not None
+                else ref.model_copy(update={"sha256": stored[ref.source].sha256})
+                for ref in draft.references
+            ]
 
     async def derive(
         self, parent: GenerationSpec, action: str, index: int, source: SourceImage | None

@@ -6,13 +6,17 @@ See DESIGN.md, "Data flow of one job"; ``JobPlanner`` runs the event-loop half.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pluggy
 
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.domain import GenerationResult, GenerationSpec
 from imagine_bot.engine.models import ModelRegistry
+
+T = TypeVar("T")
 
 
 class JobRunner:
@@ -28,6 +32,11 @@ class JobRunner:
     def submit(self, spec: GenerationSpec, control: JobControl) -> Future[GenerationResult]:
         """Queue ``spec`` on the GPU worker; the future resolves to the post-processed result."""
         return self._worker.submit(self._generate, spec, control)
+
+    def call(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``function(*args)`` on the GPU worker, after the jobs already queued: for work
+        that must touch pipelines outside a job, e.g. ``call(runner.models.warm_up, name)``."""
+        return self._worker.submit(function, *args)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)

@@ -272,3 +272,17 @@ def test_any_text_only_ever_raises_prompt_error(text: str) -> None:
         parse(text, registry)
     except PromptError as error:
         assert str(error)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a fox --ar 3:2 --no text, watermark --seed 42 --tile",
+        "a fox --sref https://x.test/a.png::2 random --sw 300 --q 0.5",
+        "a fox --niji 6 --style raw --relax --repeat 2 --p abc def",
+    ],
+)
+def test_formatted_flags_parse_back_to_the_same_values(text: str, flags: FlagRegistry) -> None:
+    prompt = single(text, flags)
+    again = single("a fox " + flags.format(prompt.flags), flags)
+    assert again.flags == prompt.flags

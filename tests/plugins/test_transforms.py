@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
@@ -18,8 +19,8 @@ from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
 
-async def plan_one(planner: JobPlanner, text: str) -> GenerationSpec:
-    (spec,) = await planner.plan(text)
+async def plan_one(planner: JobPlanner, text: str, **options: Any) -> GenerationSpec:
+    (spec,) = await planner.plan(text, **options)
     return spec
 
 
@@ -194,3 +195,33 @@ async def test_sizes_over_the_pixel_cap_are_refused(test_env: dict[str, str]) ->
 async def test_specs_round_trip_through_json(planner: JobPlanner) -> None:
     spec = await plan_one(planner, "https://x.test/a.png a::2 b --sref random::2 --no x --tile")
     assert GenerationSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+async def test_preferences_apply_where_the_prompt_is_silent(planner: JobPlanner) -> None:
+    spec = await plan_one(
+        planner,
+        "a fox --fast --s 300",
+        preferences=["--ar 16:9 --relax", "--stylize 50 --no text"],
+    )
+    assert spec.flags["ar"] == "16:9"  # only the preferences set it
+    assert spec.flags["stylize"] == 300  # the prompt wins over every preference
+    assert spec.lane == "fast"  # --relax is dropped: --fast is in the same group
+    assert spec.negative_prompt == "text"
+
+
+async def test_later_preferences_win_over_earlier_ones(planner: JobPlanner) -> None:
+    spec = await plan_one(planner, "a fox", preferences=["--ar 16:9 --turbo", "--ar 2:3 --relax"])
+    assert spec.flags["ar"] == "2:3" and spec.lane == "relax"
+
+
+async def test_text_in_preferences_is_refused(planner: JobPlanner) -> None:
+    with pytest.raises(PromptError, match="Only --flags are allowed"):
+        await planner.plan("a fox", preferences=["cinematic --ar 2:1"])
+
+
+async def test_macros_expand_outside_quotes(planner: JobPlanner) -> None:
+    spec = await plan_one(
+        planner, 'a "--wide" fox --wide', macros={"wide": "--ar 21:9 --no people"}
+    )
+    assert spec.prompt == 'a "--wide" fox'
+    assert spec.flags["ar"] == "21:9" and spec.negative_prompt == "people"

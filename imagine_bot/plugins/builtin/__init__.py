@@ -17,6 +17,7 @@ BUILTIN_PLUGINS = (
     "stop",
     "tile",
     "lane",
+    "image_refs",
     "limits",
     "generate",
     "grid",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from imagine_bot.engine.domain import FlagValue, Prompt, PromptPart
@@ -25,6 +26,7 @@ _FLAG_TOKEN = re.compile(r"--([A-Za-z][A-Za-z0-9_-]*)")
 _IMAGE_URL = re.compile(r"<?(https?://\S+?)>?")
 _WEIGHT = re.compile(r"\s*(-?(?:\d+(?:\.\d*)?|\.\d+))(?=\s|$)")
 _ESCAPED_COMMA = "\x00"
+_MACRO = re.compile(r"(?:(?<=\s)|^)--([A-Za-z][A-Za-z0-9_-]*)(?=\s|$)")
 
 
 @hookimpl(trylast=True)
@@ -37,6 +39,28 @@ def expand_permutations(text: str) -> list[str]:
     """Every combination of the ``{a, b}`` groups in ``text``, in reading order."""
     expansions = _combine(_Braces(text.replace("\\,", _ESCAPED_COMMA)).sequence(top_level=True))
     return [expansion.replace(_ESCAPED_COMMA, ",") for expansion in expansions]
+
+
+def parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
+    """The flags in ``flag_text`` (flags only, such as a user's saved preferences)."""
+    body, rest = _split_flags(_quoted_aware_replace(flag_text, "—", "--"))
+    if body.strip():
+        raise PromptError(f"Only --flags are allowed here, not {body.strip()!r}.")
+    return _parse_flags(rest, flags)
+
+
+def expand_macros(text: str, macros: Mapping[str, str]) -> str:
+    """Replace each ``--name`` of a user's macro (outside quotes) with the flags it stands for."""
+    if not macros:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        name = match[1].lower()
+        if name in macros and _outside_quotes(text, match.start()):
+            return macros[name]
+        return match[0]
+
+    return _MACRO.sub(replace, text)
 
 
 def parse_one(text: str, flags: FlagRegistry) -> Prompt:

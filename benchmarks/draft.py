@@ -1,0 +1,102 @@
+"""Draft: GPU-seconds of a ``--draft`` grid vs a default grid, as the worker measures them.
+
+Both prompts go through the whole stage pipeline (``JobPlanner.plan`` + ``JobRunner.submit``);
+the figure is ``GenerationResult.gpu_seconds``, the worker's time for generate + post-process,
+which is what quota charges. Interleaved, alternating which goes first; medians. The ratio
+default / draft should be at least 4: a draft must be at least four times cheaper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import _common
+
+TARGET = 4.0
+PROMPT = "a lighthouse at dusk, oil painting --seed 42"
+
+
+async def measure(args: Any) -> None:
+    from imagine_bot.engine.control import JobControl
+    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.plugins.manager import build_plugin_manager
+    from imagine_bot.plugins.planner import JobPlanner
+    from imagine_bot.plugins.runner import JobRunner
+
+    settings = _common.settings(args)
+    manager = build_plugin_manager(settings)
+    planner = JobPlanner(settings, manager)
+    runner = JobRunner(manager, ModelRegistry(settings))
+    repeats = 2 if args.smoke else args.repeats
+    presets = args.preset or [settings.default_model]
+    rows = []
+    try:
+        for name in presets:
+            (default,) = await planner.plan(args.prompt, model=name)
+            # --draft switches to the preset's draft_model when it names one.
+            (draft,) = await planner.plan(f"{args.prompt} --draft", model=name)
+
+            def gpu_seconds(spec: Any) -> float:
+                return float(runner.submit(spec, JobControl()).result().gpu_seconds)
+
+            # Loading and warm-up are not the job's.
+            gpu_seconds(default)
+            gpu_seconds(draft)
+            default_times, draft_times = [], []
+            for repeat in range(repeats):
+                if repeat % 2 == 0:
+                    default_times.append(gpu_seconds(default))
+                    draft_times.append(gpu_seconds(draft))
+                else:
+                    draft_times.append(gpu_seconds(draft))
+                    default_times.append(gpu_seconds(default))
+            default_s = _common.median(default_times)
+            draft_s = _common.median(draft_times)
+            rows.append(
+                {
+                    "preset": name,
+                    "default": f"{default.model} {default.width}x{default.height} "
+                    f"{default.steps} steps",
+                    "draft": f"{draft.model} {draft.width}x{draft.height} {draft.steps} steps",
+                    "default GPU-s": default_s,
+                    "draft GPU-s": draft_s,
+                    "cheaper by": default_s / draft_s,
+                    "cheaper by (minima)": min(default_times) / min(draft_times),
+                }
+            )
+    finally:
+        runner.close()
+    _common.report(
+        "draft",
+        args,
+        [
+            "preset",
+            "default",
+            "draft",
+            "default GPU-s",
+            "draft GPU-s",
+            "cheaper by",
+            "cheaper by (minima)",
+        ],
+        rows,
+        parameters={"prompt": args.prompt, "repeats": repeats},
+        summary={
+            "cheaper by (default / draft, medians)": min(row["cheaper by"] for row in rows),
+            "target": f">= {TARGET}",
+        },
+    )
+
+
+def main() -> None:
+    parse = _common.parser("draft", __doc__.splitlines()[0])
+    parse.add_argument("--prompt", default=PROMPT)
+    parse.add_argument(
+        "--preset", action="append", help="model preset (repeatable; default: the default model)"
+    )
+    parse.add_argument("--repeats", type=int, default=5, help="timed runs of each (default 5)")
+    asyncio.run(measure(parse.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

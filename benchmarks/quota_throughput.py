@@ -1,0 +1,229 @@
+"""Reserve + commit throughput of the job store on one SQLite file, with concurrent writers.
+
+Each writer is a process (as several bot or CLI processes would be) that runs whole job
+book-keeping cycles as fast as it can: submit (caps, quota estimate and reservation, job row),
+start, and finish with a charge (release the hold, charge the measured cost, record images).
+That is three write transactions per job, each holding SQLite's write lock from its first
+statement. The table gives jobs per second for all writers together and the latency of one
+cycle; "x 1 writer" compares throughput with one writer in the same run.
+
+    python benchmarks/quota_throughput.py [--writers 1 2 4 8] [--jobs 200] [--threads]
+                                          [--smoke] [--out PATH]
+
+``--threads`` makes the writers threads of one process, as the bot's own database threads are.
+
+Prints a Markdown table and writes JSON to benchmarks/results/quota_throughput.json (or
+``--out``). ``--smoke`` is a few jobs with one and two writers, for CI; its timings mean
+nothing and go to quota_throughput.smoke.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import queue
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NAME = "quota_throughput"
+MEMBERS_PER_WRITER = 10
+COLUMNS = ("writers", "jobs", "seconds", "jobs/s", "p50 ms", "p99 ms", "max ms", "x 1 writer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    writers: list[int] = [1, 2] if args.smoke else args.writers
+    jobs: int = 5 if args.smoke else args.jobs
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="quota-bench-") as scratch:
+        for count in writers:
+            path = Path(scratch) / f"writers-{count}.db"
+            rows.append(measure(path, count, jobs, threads=args.threads))
+    single = next((row for row in rows if row["writers"] == 1), None)
+    for row in rows:
+        row["x 1 writer"] = row["jobs/s"] / single["jobs/s"] if single else None
+    mode = "threads" if args.threads else "processes"
+    report(args, rows, {"writers": writers, "jobs_per_writer": jobs, "mode": mode})
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parse = argparse.ArgumentParser(prog=f"benchmarks/{NAME}.py", description=__doc__)
+    parse.add_argument("--smoke", action="store_true", help="tiny run for CI; timings mean nothing")
+    parse.add_argument(
+        "--out", type=Path, help=f"JSON output (default benchmarks/results/{NAME}.json)"
+    )
+    parse.add_argument(
+        "--writers", type=int, nargs="+", default=[1, 2, 4, 8], help="writer process counts"
+    )
+    parse.add_argument("--jobs", type=int, default=200, help="jobs per writer")
+    parse.add_argument("--threads", action="store_true", help="writers are threads of one process")
+    return parse
+
+
+def measure(path: Path, writers: int, jobs: int, *, threads: bool) -> dict[str, Any]:
+    """Run ``writers`` processes (or threads) of ``jobs`` cycles each on a fresh database."""
+    from imagine_bot.engine.storage import Database, upgrade
+
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    database.dispose()
+    run = _in_threads if threads else _in_processes
+    outcomes = run(path, writers, jobs)
+    started = min(outcome["started"] for outcome in outcomes)
+    ended = max(outcome["ended"] for outcome in outcomes)
+    latencies = sorted(value for outcome in outcomes for value in outcome["latencies"])
+    total = len(latencies)
+    return {
+        "writers": writers,
+        "jobs": total,
+        "seconds": ended - started,
+        "jobs/s": total / (ended - started),
+        "p50 ms": 1000 * statistics.median(latencies),
+        "p99 ms": 1000 * percentile(latencies, 0.99),
+        "max ms": 1000 * latencies[-1],
+    }
+
+
+def _in_processes(path: Path, writers: int, jobs: int) -> list[dict[str, Any]]:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(writers + 1)
+    results: Any = context.Queue()
+    processes = [
+        context.Process(target=writer, args=(path, index, jobs, ready, results))
+        for index in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()  # every writer has imported everything and opened the database
+    outcomes = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode:
+            raise SystemExit(f"a writer failed with exit code {process.exitcode}")
+    return outcomes
+
+
+def _in_threads(path: Path, writers: int, jobs: int) -> list[dict[str, Any]]:
+    """Writers sharing one store, as the bot's database threads share the service's."""
+    ready = threading.Barrier(writers + 1)
+    results: queue.Queue[dict[str, Any]] = queue.Queue()
+    store = open_store(path)
+    workers = [
+        threading.Thread(target=writer, args=(path, index, jobs, ready, results, store))
+        for index in range(writers)
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    for worker in workers:
+        worker.join()
+    return [results.get() for _ in workers]
+
+
+def open_store(path: Path) -> Any:
+    from imagine_bot.config import load_settings
+    from imagine_bot.engine.imagestore import ImageStore
+    from imagine_bot.engine.jobstore import JobStore
+    from imagine_bot.engine.storage import Database
+
+    settings = load_settings(
+        env={
+            "IMAGINE_QUOTA__TIERS__EVERYONE__BUDGET": "1e9",
+            "IMAGINE_QUOTA__DEFAULT_ESTIMATE": "10",
+        }
+    )
+    return JobStore(settings, Database(f"sqlite:///{path}"), ImageStore(path.parent / "images"))
+
+
+def writer(path: Path, index: int, jobs: int, ready: Any, results: Any, store: Any = None) -> None:
+    from imagine_bot.engine.domain import GenerationSpec, PromptPart
+    from imagine_bot.engine.imagestore import StoredImage
+    from imagine_bot.engine.jobs import Requester
+
+    store = store or open_store(path)
+    image = StoredImage("0" * 64, path.parent / "0.png", 1, 1, 1)
+    latencies = []
+    ready.wait()
+    started = time.monotonic()
+    for number in range(jobs):
+        member = Requester(index * MEMBERS_PER_WRITER + number % MEMBERS_PER_WRITER + 1)
+        seed = index * jobs + number
+        spec = GenerationSpec(
+            prompt=f"bench {seed}",
+            parts=(PromptPart(text=f"bench {seed}"),),
+            negative_prompt="",
+            model="tiny",
+            width=512,
+            height=512,
+            steps=20 + number % 3,
+            guidance=5.0,
+            scheduler="euler_a",
+            seeds=(seed, seed + 1, seed + 2, seed + 3),
+            lane="fast",
+        )
+        began = time.monotonic()
+        (job,), _ = store.submit(member, [spec])
+        store.start(job.id)
+        store.finish_success(job.id, 3.0 + number % 7 / 10, [image] * 4, image)
+        latencies.append(time.monotonic() - began)
+    results.put({"started": started, "ended": time.monotonic(), "latencies": latencies})
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of sorted values."""
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def report(
+    args: argparse.Namespace, rows: list[dict[str, Any]], parameters: dict[str, Any]
+) -> None:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "| " + " | ".join("---" for _ in COLUMNS) + " |"]
+    lines += [
+        "| " + " | ".join(_cell(row.get(column)) for column in COLUMNS) + " |" for row in rows
+    ]
+    print("\n".join(lines))
+    payload = {
+        "benchmark": NAME,
+        "smoke": bool(args.smoke),
+        "command": " ".join(["python", f"benchmarks/{NAME}.py", *sys.argv[1:]]),
+        "machine": {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "cores": os.cpu_count(),
+            "load_average": [round(value, 2) for value in os.getloadavg()],
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform(),
+        },
+        "parameters": parameters,
+        "columns": list(COLUMNS),
+        "rows": rows,
+    }
+    out = args.out or RESULTS / (f"{NAME}.smoke.json" if args.smoke else f"{NAME}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Who may use the bot where, and who may press a job's buttons."""
+
+from __future__ import annotations
+
+import discord
+
+from imagine_bot.config.settings import DiscordSettings
+
+
+def place_refusal(settings: DiscordSettings, interaction: discord.Interaction) -> str | None:
+    """Why the bot does not work where ``interaction`` came from, or None if it does."""
+    if interaction.guild_id is None:
+        if not settings.direct_messages:
+            return "This bot works in servers only, not in direct messages."
+        return None
+    if settings.allowed_guilds and interaction.guild_id not in settings.allowed_guilds:
+        return "This bot is not enabled in this server."
+    if settings.allowed_channels and interaction.channel_id not in settings.allowed_channels:
+        return "This bot is not enabled in this channel; ask an admin where to use it."
+    return None
+
+
+def role_ids(user: discord.User | discord.Member) -> tuple[int, ...]:
+    return tuple(role.id for role in getattr(user, "roles", ()))
+
+
+def is_admin(settings: DiscordSettings, user: discord.User | discord.Member) -> bool:
+    permissions = getattr(user, "guild_permissions", None)
+    if permissions is not None and permissions.manage_guild:
+        return True
+    return any(role in settings.admin_roles for role in role_ids(user))
+
+
+def may_press(
+    settings: DiscordSettings, user: discord.User | discord.Member, owner_id: int
+) -> bool:
+    """Whether ``user`` may press the buttons of a job that ``owner_id`` started."""
+    if user.id == owner_id or not settings.owner_only_buttons:
+        return True
+    return is_admin(settings, user) or any(role in settings.button_roles for role in role_ids(user))

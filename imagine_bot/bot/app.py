@@ -1,0 +1,49 @@
+"""The composition root: everything the bot needs, built from settings, started and stopped
+together. The Discord client gets one of these and owns none of it, so a restarted client
+(or a test's second client) finds the same queue, database and images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from imagine_bot.config import Settings
+from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.plugins.manager import build_plugin_manager
+from imagine_bot.plugins.planner import JobPlanner
+
+if TYPE_CHECKING:
+    from imagine_bot.engine.service import JobService
+    from imagine_bot.plugins.runner import JobRunner
+
+
+@dataclass
+class ImagineApp:
+    settings: Settings
+    manager: pluggy.PluginManager
+    planner: JobPlanner
+    images: ImageStore
+    runner: JobRunner
+    service: JobService
+
+    @classmethod
+    def build(cls, settings: Settings) -> ImagineApp:
+        # torch and diffusers load here, not at import: `imagine-bot parse` stays fast.
+        from imagine_bot.engine.models import ModelRegistry
+        from imagine_bot.engine.service import JobService
+        from imagine_bot.plugins.runner import JobRunner
+
+        manager = build_plugin_manager(settings)
+        images = ImageStore(settings.paths.store)
+        runner = JobRunner(manager, ModelRegistry(settings))
+        service = JobService(settings, None, images, runner.submit)
+        return cls(settings, manager, JobPlanner(settings, manager), images, runner, service)
+
+    async def start(self) -> None:
+        await self.service.start()
+
+    async def stop(self) -> None:
+        await self.service.stop()
+        self.runner.close()

@@ -1,0 +1,86 @@
+"""The Discord client: slash commands only, no privileged intents."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from imagine_bot.bot.app import ImagineApp
+from imagine_bot.bot.buttons import JobButton
+from imagine_bot.bot.desk import JobDesk
+from imagine_bot.bot.watcher import JobWatcher
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "imagine_bot.bot.cogs.imagine",
+    "imagine_bot.bot.cogs.preferences",
+    "imagine_bot.bot.cogs.admin",
+)
+SYNCED_COMMANDS_FILE = "synced-commands.sha256"
+
+
+class ImagineBot(commands.Bot):
+    def __init__(self, app: ImagineApp, *, serve: bool = True) -> None:
+        """``serve=False`` sets up the commands only, for ``imagine-bot sync``."""
+        super().__init__(
+            # Slash commands only; the prefix is unreachable without the message-content intent.
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.app = app
+        self.desk = JobDesk(self)
+        self.watcher = JobWatcher(self)
+        self.serve = serve
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(JobButton)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if not self.serve:
+            return
+        await self.sync_commands_if_changed()
+        self._unsubscribe = self.app.service.subscribe(self.watcher.on_event)
+        await self.watcher.resume()
+
+    async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await super().close()
+
+    def commands_fingerprint(self) -> str:
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_commands_if_changed(self) -> None:
+        """Sync only when the command definitions changed: Discord caps command creates a day."""
+        marker = self.app.settings.paths.data_dir / SYNCED_COMMANDS_FILE
+        if not marker.is_file() or marker.read_text().strip() != self.commands_fingerprint():
+            await self.sync_commands()
+
+    async def sync_commands(self, guild_id: int | None = None) -> int:
+        """Publish the slash commands, globally or (instantly, for testing) to one server."""
+        guild = discord.Object(guild_id) if guild_id is not None else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        log.info("synced %d slash commands%s", len(synced), f" to {guild_id}" if guild else "")
+        if guild is None:
+            marker = self.app.settings.paths.data_dir / SYNCED_COMMANDS_FILE
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(self.commands_fingerprint())
+        return len(synced)
+
+    async def press(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+    ) -> None:
+        await self.desk.press(interaction, action, job_id, index)

@@ -1,0 +1,62 @@
+"""``imagine-bot run`` and ``imagine-bot sync``: the bot against Discord (or a stand-in)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import discord
+import yarl
+
+from imagine_bot.bot.app import ImagineApp
+from imagine_bot.bot.client import ImagineBot
+from imagine_bot.config import Settings
+from imagine_bot.engine.errors import UserError
+
+TOKEN_ENV = "DISCORD_TOKEN"
+API_BASE_ENV = "DISCORD_API_BASE"
+GATEWAY_ENV = "DISCORD_GATEWAY_URL"
+
+
+def discord_token(env: Mapping[str, str] = os.environ) -> str:
+    token = env.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise UserError(
+            f"Set {TOKEN_ENV} to your bot's token "
+            "(Discord Developer Portal > your application > Bot > Reset Token)."
+        )
+    return token
+
+
+def use_endpoints(env: Mapping[str, str] = os.environ) -> None:
+    """Point discord.py at another REST base and gateway: a rate-limit proxy or a test server."""
+    if api_base := env.get(API_BASE_ENV):
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway := env.get(GATEWAY_ENV):
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+async def run_bot(settings: Settings) -> None:
+    token = discord_token()
+    use_endpoints()
+    discord.utils.setup_logging(level=logging.INFO)
+    app = ImagineApp.build(settings)
+    await app.start()
+    try:
+        async with ImagineBot(app) as bot:
+            await bot.start(token)
+    finally:
+        await app.stop()
+
+
+async def sync_commands(settings: Settings, guild_id: int | None) -> int:
+    token = discord_token()
+    use_endpoints()
+    app = ImagineApp.build(settings)
+    try:
+        async with ImagineBot(app, serve=False) as bot:
+            await bot.login(token)
+            return await bot.sync_commands(guild_id)
+    finally:
+        app.runner.close()

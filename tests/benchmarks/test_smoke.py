@@ -1,0 +1,116 @@
+"""Every benchmark script still runs: its ``--smoke`` mode, end to end, in a subprocess.
+
+Every ``benchmarks/*.py`` script is found and run, so a new one is covered from the start.
+Nothing here asserts on time. Each run must exit cleanly, print its table and write JSON with
+the machine and its rows; ``CHECKS`` adds what each script must have measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+Result = dict[str, Any]
+
+
+def check_overhead(result: Result) -> None:
+    (row,) = result["rows"]
+    # The bare call got exactly the arguments our stages gave diffusers.
+    assert row["max pixel diff"] == 0
+    assert row["ours s"] > 0 and row["bare s"] > 0 and row["ratio"] > 0
+
+
+def check_grid_batching(result: Result) -> None:
+    (row,) = result["rows"]
+    assert row["preset"] == "tiny" and row["size"] == "64x64"
+    assert row["batched s"] > 0 and row["4 singles s"] > 0
+
+
+def check_draft(result: Result) -> None:
+    (row,) = result["rows"]
+    assert row["default"] == "tiny 64x64 2 steps" and row["draft"] == "tiny 64x64 1 steps"
+    assert row["default GPU-s"] > 0 and row["draft GPU-s"] > 0
+
+
+def check_memory(result: Result) -> None:
+    rows = {row["action"]: row for row in result["rows"]}
+    assert set(rows) == {"imagine", "draft", "upscale"}
+    for row in rows.values():
+        assert row["peak RSS MiB"] >= row["imports MiB"] > 0
+
+
+def check_gpu_grid(result: Result) -> None:
+    variants = {(row["grid"].split(":")[0], row["variant"]) for row in result["rows"]}
+    assert variants == {("grid", "bare"), ("grid", "ours"), ("draft", "bare"), ("draft", "ours")}
+    summary = result["summary"]
+    # Counted on the meta device from the written-out SDXL configs: the compute floor of
+    # 1.7 s on an H100 that the issue quotes.
+    assert 1600 < summary["real SDXL TFLOP per 1024^2 grid (30 steps, CFG)"] < 1700
+    assert all(row["TFLOP per grid"] > 0 for row in result["rows"])
+
+
+def check_event_loop(result: Result) -> None:
+    idle, busy = result["rows"]
+    assert idle["wake-ups"] > 0 and busy["wake-ups"] > 0
+    # two jobs of two steps: every progress report reached the loop
+    assert result["summary"]["progress events delivered"] == 4
+
+
+def check_upscale(result: Result) -> None:
+    rows = {row["model"]: row for row in result["rows"]}
+    assert set(rows) == {"general_x4v3", "x2plus"}
+    assert rows["general_x4v3"]["network"] == "SRVGGNetCompact x4"
+    assert rows["x2plus"]["network"] == "RRDBNet x2"
+    for row in rows.values():
+        assert row["output"] == "48x48" and row["seconds"] > 0
+    assert rows["general_x4v3"]["vs compact"] == 1
+
+
+CHECKS: dict[str, Callable[[Result], None]] = {
+    "overhead": check_overhead,
+    "grid_batching": check_grid_batching,
+    "draft": check_draft,
+    "memory": check_memory,
+    "gpu_grid": check_gpu_grid,
+    "event_loop": check_event_loop,
+    "upscale": check_upscale,
+}
+
+
+def only_the_common_checks(result: Result) -> None:
+    pass
+
+
+def scripts() -> list[str]:
+    return sorted(path.stem for path in BENCHMARKS.glob("*.py") if not path.stem.startswith("_"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", scripts())
+def test_the_benchmark_runs_in_smoke_mode(
+    name: str, test_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / f"{name}.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, **test_env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == name and result["smoke"] is True
+    assert result["machine"]["torch"] and result["machine"]["cores"]
+    assert result["rows"] and f"| {result['columns'][0]} |" in done.stdout
+    CHECKS.get(name, only_the_common_checks)(result)
