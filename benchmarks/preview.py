@@ -41,12 +41,13 @@ def sd_vae(device: Any, dtype: Any) -> Any:
 def measure(args: Any) -> None:
     import torch
 
-    from imagine_bot.engine.models import ModelRegistry, resolve_device, resolve_dtype
+    from imagine_bot.engine.models import ModelRegistry
     from imagine_bot.engine.previews import SD1, preview_image
 
     settings = _common.settings(args)
-    device = resolve_device(settings.engine.device)
-    dtype = resolve_dtype(settings.engine.dtype, device)
+    registry = ModelRegistry(settings)
+    registry.claim_thread()
+    device, dtype = registry.device, registry.dtype
     side = args.size or (64 if args.smoke else 1024 if device.type == "cuda" else 256)
     repeats = 2 if args.smoke else args.repeats
     decode_repeats = 1 if args.smoke else args.decode_repeats
@@ -56,8 +57,6 @@ def measure(args: Any) -> None:
 
     latents = batch(side)
 
-    registry = ModelRegistry(settings)
-    registry.claim_thread()
     decoders = {"tiny VAE": registry.pipeline(settings.default_model).vae}
     if not args.smoke:
         decoders["SD VAE"] = sd_vae(device, dtype)
