@@ -26,9 +26,10 @@ class JobControl:
     """Handed to the generate stage: it reports progress and previews, collects warnings for
     the user, and checks for cancellation.
 
-    ``on_progress`` alone keeps the original contract. Previews are made only when
-    ``on_preview`` is given, every ``preview_every`` steps (0: never), so a job nobody watches
-    pays nothing for them.
+    Every step is reported exactly once: to ``on_preview``, with the preview, at the steps
+    that have one (every ``preview_every`` steps, 0: never), else to ``on_progress``. Without
+    ``on_preview`` no preview is made, so a job nobody watches pays nothing for them, and
+    ``on_progress`` sees every step as it always did.
     """
 
     def __init__(
@@ -47,6 +48,16 @@ class JobControl:
     def report(self, done: int, total: int) -> None:
         if self._on_progress is not None:
             self._on_progress(done, total)
+
+    def step(
+        self, done: int, total: int, make_preview: Callable[[], Image.Image] | None = None
+    ) -> None:
+        """Step ``done`` of ``total`` is finished: a preview (``make_preview()``, called only
+        when one is due) or plain progress."""
+        if make_preview is not None and self.wants_preview(done, total):
+            self.preview(done, total, make_preview())
+        else:
+            self.report(done, total)
 
     def wants_preview(self, done: int, total: int) -> bool:
         """Whether a preview is due after step ``done``; never after the last step, where the

@@ -140,10 +140,10 @@ class StepHooks:
         done = step + 1
         if done > last:  # only while the pipeline winds down after an interrupt
             return tensors
-        self.control.report(done, last)
-        if self.control.wants_preview(done, last) and self.format is not None:
-            current = self.estimate if self.estimate is not None else tensors["latents"]
-            self.control.preview(done, last, preview_image(current, self.format))
+        fmt, current = self.format, self.estimate
+        if current is None:
+            current = tensors["latents"]
+        self.control.step(done, last, None if fmt is None else lambda: preview_image(current, fmt))
         if "prompt_embeds" in tensors:
             tensors["prompt_embeds"] = self._anneal(
                 pipeline, tensors["prompt_embeds"], done / scheduled

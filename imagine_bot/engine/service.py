@@ -339,7 +339,11 @@ class JobService:
 
     def _activate(self, record: JobRecord) -> _Active:
         loop = self._running_loop()
-        active = _Active(record, JobControl(self._progress_reporter(record)), loop.create_future())
+        report = self._progress_reporter(record)
+        control = JobControl(
+            report, on_preview=report, preview_every=self.settings.engine.preview_every
+        )
+        active = _Active(record, control, loop.create_future())
         self._active[record.id] = active
         self._publish(StartedEvent(record))
         return active

@@ -427,3 +427,14 @@ async def test_actions_keep_the_parents_stored_image_prompts(
         assert len(images) == 4
     finally:
         runner.close()
+
+
+async def test_a_tile_stays_a_tile_when_varied_but_not_when_outpainted(
+    planner: JobPlanner,
+) -> None:
+    tile = await plan_one(planner, "a mosaic --tile --seed 1")
+    source = SourceImage(sha256="b" * 64)
+    assert (await derive_one(planner, tile, "variation", 1, source)).tile is True
+    for action in ("zoom_out_2x", "pan_left", "make_square"):
+        if planner.actions[action].applies_to(tile):
+            assert (await derive_one(planner, tile, action, 1, source)).tile is False

@@ -76,8 +76,7 @@ def zoom(factor: float) -> Callable[[DraftSpec, ActionRequest], None]:
         draft.width, draft.height, draft.placement = plan_zoom(
             parent.width, parent.height, factor, request.budget, request.settings.actions.feather
         )
-        draft.strength = 1.0
-        new_seed(draft)
+        fresh_canvas(draft)
 
     return prepare
 
@@ -87,8 +86,7 @@ def make_square(draft: DraftSpec, request: ActionRequest) -> None:
     draft.width, draft.height, draft.placement = plan_square(
         parent.width, parent.height, request.budget, request.settings.actions.feather
     )
-    draft.strength = 1.0
-    new_seed(draft)
+    fresh_canvas(draft)
 
 
 def pan(direction: Direction) -> Callable[[DraftSpec, ActionRequest], None]:
@@ -102,10 +100,17 @@ def pan(direction: Direction) -> Callable[[DraftSpec, ActionRequest], None]:
             request.budget,
             actions.feather,
         )
-        draft.strength = 1.0
-        new_seed(draft)
+        fresh_canvas(draft)
 
     return prepare
+
+
+def fresh_canvas(draft: DraftSpec) -> None:
+    """What every outpainting action sets besides the geometry: the new canvas starts from
+    noise, with new seeds, and is no seamless tile even if the parent was one."""
+    draft.strength = 1.0
+    draft.tile = False
+    new_seed(draft)
 
 
 def enhance(draft: DraftSpec, request: ActionRequest) -> None:
