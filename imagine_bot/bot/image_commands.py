@@ -20,14 +20,15 @@ from tqdm import tqdm
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.domain import GenerationSpec, SourceImage
-from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.imagefiles import save_result
-from imagine_bot.engine.imagestore import PARAMETERS_KEY, ImageStore
+from imagine_bot.engine.imagestore import PARAMETERS_KEY, ImageStore, StoredImage
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
 DEFAULT_PROMPT = "high quality, detailed"
 """The prompt of an outside image that has none: vary and outpainting need some text."""
+MAX_SIDE = 16384
+"""Input files are not scaled down below this side (attachments are, to ``fetch.max_side``)."""
 ZOOMS = {"2": "zoom_out_2x", "1.5": "zoom_out_1_5x", "square": "make_square"}
 
 
@@ -88,11 +89,11 @@ def run_image_command(args: argparse.Namespace, settings: Settings) -> int:
     action = args.action(args)
     manager = build_plugin_manager(settings)
     planner = JobPlanner(settings, manager)
-    image, text = open_input(args.image)
-    source = SourceImage(sha256=ImageStore(settings.paths.store).put(image).sha256)
-    spec = asyncio.run(
-        derive_from_file(planner, action, image.size, source, args.prompt or text, args.model)
-    )
+    stored = store_input(args.image, settings)
+    source = SourceImage(sha256=stored.sha256)
+    prompt = args.prompt or saved_prompt(args.image)
+    size = (stored.width, stored.height)
+    spec = asyncio.run(derive_from_file(planner, action, size, source, prompt, args.model))
     for warning in spec.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     runner = JobRunner(manager, ModelRegistry(settings))
@@ -132,13 +133,22 @@ async def derive_from_file(
     return spec
 
 
-def open_input(path: Path) -> tuple[Image.Image, str | None]:
-    """The file's first frame in RGB, and the prompt saved in it by imagine-bot or A1111."""
+def store_input(path: Path, settings: Settings) -> StoredImage:
+    """The file in the image store, read like an attachment (same formats, byte and pixel
+    limits, first frame, RGB) but at its own size: the actions scale it where they need to."""
+    from imagine_bot.engine.fetch import store_image_file  # aiohttp: only for these commands
+
+    limits = settings.fetch.model_copy(update={"max_side": MAX_SIDE})
+    return store_image_file(path, limits, ImageStore(settings.paths.store))
+
+
+def saved_prompt(path: Path) -> str | None:
+    """The prompt imagine-bot (or A1111) saved in a PNG's generation parameters, if any."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=("PNG",)) as image:
             parameters = image.info.get(PARAMETERS_KEY)
-            rgb = image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise UserError(f"{path} is not an image file this command can read: {exc}") from exc
-    prompt = parameters.splitlines()[0].strip() if isinstance(parameters, str) else None
-    return rgb, prompt or None
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    if not isinstance(parameters, str) or not parameters.strip():
+        return None
+    return parameters.splitlines()[0].strip() or None

@@ -169,6 +169,9 @@ def derived_draft(
         prompt=prompt, flag_defaults=flag_defaults, action=action.name, source=request.source
     )
     draft.flag("repeat")  # the parent's repeats are already made
+    # Always the parent's stored images, never the URLs again: they may have expired.
+    draft.references = list(parent.references)
+    draft.reference_scales = dict(parent.reference_scales)
     if action.inherit:
         draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset

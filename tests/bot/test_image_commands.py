@@ -92,4 +92,4 @@ def test_a_file_that_is_no_image_is_a_plain_error(
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
     assert main(["vary", str(text)]) == 2
-    assert "is not an image file" in capsys.readouterr().err
+    assert "is not a PNG, JPEG, WebP or GIF image" in capsys.readouterr().err

@@ -92,7 +92,6 @@ def make_fetcher(server: Server, client_ssl: ssl.SSLContext, store: ImageStore) 
     return make
 
 
-
 @dataclass
 class UNetCall:
     latents: torch.Tensor

@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pluggy
 import pytest
+import torch
 from PIL import Image
 
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.domain import GenerationResult, GenerationSpec, SourceImage
+from imagine_bot.engine.domain import (
+    GenerationResult,
+    GenerationSpec,
+    ReferenceImage,
+    SourceImage,
+)
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.fetch import ImageFetcher
+from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.engine.models import ModelRegistry
 from imagine_bot.engine.outpaint import keep_alpha
+from imagine_bot.engine.upscale.compact import SRVGGNetCompact
+from imagine_bot.engine.upscale.upscaler import NO_WEIGHTS_WARNING
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.actions import Action
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner
 from tests.engine.conftest import UNetSpy
+from tests.tiny_adapter import adapter_env, tiny_adapter
 
 
 async def plan_one(planner: JobPlanner, text: str) -> GenerationSpec:
@@ -251,33 +264,8 @@ def test_the_feather_is_hard_on_canvas_borders() -> None:
     assert (np.diff(alpha[0, 55:64]) < 0).all() and alpha[0, 63] > 0 and alpha[0, 64] == 0
 
 
-class LanczosUpscaler:
-    """Stands in for the Real-ESRGAN ``Upscaler``: the same call, and its fallback."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[tuple[int, int], int]] = []
-
-    def upscale(self, image: Image.Image, factor: int) -> tuple[Image.Image, str | None]:
-        self.calls.append((image.size, factor))
-        size = (image.width * factor, image.height * factor)
-        return image.resize(
-            size, Image.Resampling.LANCZOS
-        ), "Upscaled with Lanczos, not Real-ESRGAN."
-
-
-@pytest.fixture
-def upscaler(runner: JobRunner) -> Iterator[LanczosUpscaler]:
-    fake = LanczosUpscaler()
-    vars(runner.models)["_upscaler"] = fake  # the registry's resident upscaler
-    yield fake
-    vars(runner.models)["_upscaler"] = None
-
-
 async def test_upscale_subtle_is_one_image_twice_the_size(
-    planner: JobPlanner,
-    runner: JobRunner,
-    parent: tuple[GenerationSpec, GenerationResult],
-    upscaler: LanczosUpscaler,
+    planner: JobPlanner, runner: JobRunner, parent: tuple[GenerationSpec, GenerationResult]
 ) -> None:
     spec, result = parent
     upscale = await derive_one(planner, spec, "upscale_subtle", 2, stored(runner, result, 2))
@@ -285,10 +273,49 @@ async def test_upscale_subtle_is_one_image_twice_the_size(
     assert upscale.seeds == (spec.seeds[1],)
     assert (upscale.width, upscale.height) == (spec.width * 2, spec.height * 2)
     done = runner.submit(upscale, JobControl()).result()
-    assert upscaler.calls == [((spec.width, spec.height), 2)]
     assert [image.size for image in done.images] == [(spec.width * 2, spec.height * 2)]
     assert done.grid is None  # one image: no grid
-    assert any("Lanczos" in warning for warning in done.warnings)  # the upscaler's warning
+    # no Real-ESRGAN weights are configured in the tests: the upscaler's fallback, said so
+    assert done.warnings == [NO_WEIGHTS_WARNING]
+    expected = result.images[1].resize(done.images[0].size, Image.Resampling.LANCZOS)
+    assert np.array_equal(pixels(done.images[0]), pixels(expected))
+
+
+async def test_upscale_with_real_esrgan_weights(
+    planner: JobPlanner,
+    parent: tuple[GenerationSpec, GenerationResult],
+    test_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """The action runs the configured network (random weights, saved like official ones)."""
+    spec, result = parent
+    weights = tmp_path / "compact.pth"
+    torch.manual_seed(0)
+    torch.save(SRVGGNetCompact(num_conv=2, upscale=4).state_dict(), weights)
+    settings = load_settings(
+        env={**test_env, "IMAGINE_UPSCALE__GENERAL_X4V3_WEIGHTS": str(weights)}
+    )
+    runner = JobRunner(build_plugin_manager(settings), ModelRegistry(settings))
+    try:
+        source = stored(runner, result, 2)
+        upscale = await derive_one(planner, spec, "upscale_subtle", 2, source)
+        done = runner.submit(upscale, JobControl()).result()
+    finally:
+        runner.close()
+    (image,) = done.images
+    assert image.size == (spec.width * 2, spec.height * 2) and done.warnings == []
+    lanczos = result.images[1].resize(image.size, Image.Resampling.LANCZOS)
+    assert not np.array_equal(pixels(image), pixels(lanczos))
+
+
+async def test_an_upscale_past_the_upscalers_limit_is_refused_before_queueing(
+    test_env: dict[str, str], parent: tuple[GenerationSpec, GenerationResult]
+) -> None:
+    settings = load_settings(env={**test_env, "IMAGINE_UPSCALE__MAX_PIXELS": "40000"})
+    planner = JobPlanner(settings, build_plugin_manager(settings))
+    spec, _ = parent
+    with pytest.raises(UserError, match="larger than this server allows"):
+        await planner.derive(spec, "upscale_subtle", 1, SourceImage(sha256="0" * 64))
 
 
 async def test_upscale_creative_repaints_at_the_new_size(
@@ -297,13 +324,11 @@ async def test_upscale_creative_repaints_at_the_new_size(
     settings: Settings,
     parent: tuple[GenerationSpec, GenerationResult],
     unet_spy: UNetSpy,
-    upscaler: LanczosUpscaler,
 ) -> None:
     spec, result = parent
     creative = await derive_one(planner, spec, "upscale_creative", 2, stored(runner, result, 2))
     assert creative.kind == "upscale" and creative.strength == settings.actions.creative_strength
     (image,) = runner.submit(creative, JobControl()).result().images
-    assert upscaler.calls == [((spec.width, spec.height), 2)]
     assert image.size == (spec.width * 2, spec.height * 2)
     assert unet_spy.calls  # the img2img pass ran, on latents of the upscaled size
     assert tuple(unet_spy.calls[0].latents.shape[-2:]) == (spec.height // 4, spec.width // 4)
@@ -366,3 +391,39 @@ async def test_a_plugin_adds_an_action(test_env: dict[str, str]) -> None:
     remix = await derive_one(planner, parent, "remix", 2, SourceImage(sha256="a" * 64))
     assert remix.action == "remix" and remix.strength == 0.5 and remix.seeds[0] == 6
     assert "remix" in {action.name for action in planner.actions.for_message(parent, "image")}
+
+
+class NoNetwork(ImageFetcher):
+    async def fetch(self, url: str) -> Any:
+        raise AssertionError(f"nothing should be fetched, but {url} was")
+
+
+async def test_actions_keep_the_parents_stored_image_prompts(
+    test_env: dict[str, str], settings: Settings
+) -> None:
+    """A button press never fetches again: the derived job uses the parent's stored images,
+    through the IP-Adapter on the img2img variant's (shared) UNet."""
+    ip_settings = load_settings(
+        env={**test_env, **adapter_env(tiny_adapter(settings.paths.models))}
+    )
+    store = ImageStore(ip_settings.paths.store)
+    style = Image.new("RGB", (48, 48), (200, 40, 40))
+    reference = ReferenceImage(role="style", source="red.png", sha256=store.put(style).sha256)
+    manager = build_plugin_manager(ip_settings)
+    planner = JobPlanner(ip_settings, manager, fetcher=NoNetwork(ip_settings.fetch, store))
+    draft = await plan_one(planner, "a fox --draft --seed 3")
+    parent = (await planner.plan("a fox --draft --seed 3", images=[reference]))[0]
+    assert parent.references == (reference,) and parent.reference_scales
+    runner = JobRunner(manager, ModelRegistry(ip_settings))
+    try:
+        result = runner.submit(draft, JobControl()).result()
+        source = stored(runner, result, 1)
+        for action in ("variation", "enhance", "zoom_out_2x"):
+            derived = await derive_one(planner, parent, action, 1, source)
+            assert derived.references == parent.references
+            assert derived.reference_scales == parent.reference_scales
+        variation = await derive_one(planner, parent, "variation", 1, source)
+        images = runner.submit(variation, JobControl()).result().images
+        assert len(images) == 4
+    finally:
+        runner.close()

@@ -12,7 +12,13 @@ SIZE_MULTIPLE = 8
 @hookimpl(trylast=True)
 def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
     if spec.kind == "upscale" and spec.strength is None:
-        return  # no diffusion: the upscaler enforces its own size limit (upscale.max_pixels)
+        # No diffusion, only the upscaler, which has a limit of its own.
+        if spec.width * spec.height > settings.upscale.max_pixels:
+            raise UserError(
+                f"An upscaled image of {spec.width}x{spec.height} would be larger than this "
+                f"server allows ({settings.upscale.max_pixels:,} pixels)."
+            )
+        return
     if spec.width % SIZE_MULTIPLE or spec.height % SIZE_MULTIPLE:
         raise UserError(
             f"{spec.width}x{spec.height} cannot be rendered: "
