@@ -4,6 +4,8 @@ together. The Discord client gets one of these and owns none of it, so a restart
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,8 @@ from imagine_bot.config import Settings
 from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imagine_bot.engine.service import JobService
@@ -43,7 +47,18 @@ class ImagineApp:
 
     async def start(self) -> None:
         await self.service.start()
+        if self.settings.engine.warm_up:
+            # Load (and compile) the default model now, so the first user does not wait for it.
+            warm_up = self.runner.call(self.runner.models.warm_up, self.settings.default_model)
+            warm_up.add_done_callback(_report_warm_up)
 
     async def stop(self) -> None:
         await self.service.stop()
         self.runner.close()
+
+
+def _report_warm_up(done: Future[float]) -> None:
+    if done.exception() is not None:
+        log.error("warming up the default model failed", exc_info=done.exception())
+    else:
+        log.info("the default model is warm (%.1f s)", done.result())

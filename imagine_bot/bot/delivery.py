@@ -7,6 +7,7 @@ import io
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import discord
@@ -56,6 +57,15 @@ def encode_for_upload(image: Image.Image, stem: str, limit: int) -> Upload:
         f"so it was sent at {smaller.width}x{smaller.height}."
     )
     return Upload(data, f"{stem}.jpg", note)
+
+
+def stored_upload(path: Path, stem: str, limit: int) -> Upload:
+    """A stored PNG as it is (its generation parameters included) when it fits under
+    ``limit``, else re-encoded to fit. Blocking: call it in a thread."""
+    if path.stat().st_size <= limit:
+        return Upload(path.read_bytes(), f"{stem}.png", None)
+    with Image.open(path) as image:
+        return encode_for_upload(image, stem, limit)
 
 
 def _encode(image: Image.Image, format_name: str, **options: int) -> bytes:

@@ -6,6 +6,7 @@ event loop, and ends with something the user can read: a job message or an ephem
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, place_refusal, role_ids
 from imagine_bot.bot.buttons import SELECT, single_view
 from imagine_bot.bot.confirm import confirm
-from imagine_bot.bot.delivery import with_retries
+from imagine_bot.bot.delivery import stored_upload, with_retries
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.domain import GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.engine.errors import UserError
@@ -76,35 +77,28 @@ class JobDesk:
         self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
     ) -> None:
         """A job button: U1-U4 show one image; the others derive a new job from this one."""
-        service = self._app.service
-        parent = await service.job(job_id)
+        # A silent acknowledgement first (Discord allows 3 s), then the answers as follow-ups.
+        await interaction.response.defer()
+        parent = await self._app.service.job(job_id)
         if parent is None:
-            await interaction.response.send_message(
-                "That job is no longer stored on this server.", ephemeral=True
+            await self._tell(interaction, "That job is no longer stored on this server.")
+        elif not may_press(self._app.settings.discord, interaction.user, parent.owner_id):
+            await self._tell(
+                interaction, "Only the person who started this job can use its buttons."
             )
-            return
-        if not may_press(self._app.settings.discord, interaction.user, parent.owner_id):
-            await interaction.response.send_message(
-                "Only the person who started this job can use its buttons.", ephemeral=True
-            )
-            return
-        if action == SELECT:
+        elif action == SELECT:
             await self._select(interaction, parent, index)
-            return
-        if action not in self._app.planner.actions:
-            await interaction.response.send_message(
-                "That button is not available yet on this server.", ephemeral=True
-            )
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            specs = await self._app.planner.derive(
-                parent.spec, action, index, _source(parent, index)
-            )
-        except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
-            return
-        await self._start(interaction, specs, parent=(parent.id, action, index))
+        elif action not in self._app.planner.actions:
+            await self._tell(interaction, "That button is not available yet on this server.")
+        else:
+            try:
+                specs = await self._app.planner.derive(
+                    parent.spec, action, index, _source(parent, index)
+                )
+            except UserError as error:
+                await self._tell(interaction, str(error))
+                return
+            await self._start(interaction, specs, parent=(parent.id, action, index))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -116,7 +110,7 @@ class JobDesk:
         if not job.succeeded:
             await interaction.followup.send(f"That job is {job.state}, with nothing to show yet.")
             return
-        result = self.bot.watcher.result_message(job, interaction.filesize_limit)
+        result = await self.bot.watcher.result_message(job, interaction.filesize_limit)
         await interaction.followup.send(
             result.content,
             file=result.upload.file(),
@@ -149,17 +143,22 @@ class JobDesk:
     async def _select(
         self, interaction: discord.Interaction[Any], parent: JobRecord, index: int
     ) -> None:
-        if not 1 <= index <= len(parent.image_shas):
-            await interaction.response.send_message("That image does not exist.", ephemeral=True)
+        if not 1 <= index <= len(parent.image_paths):
+            await self._tell(interaction, "That image does not exist.")
             return
-        await interaction.response.defer()
-        image = parent.image_paths[index - 1]
+        stem = f"{parent.id}_{index}"
+        limit = interaction.filesize_limit
+        upload = await asyncio.to_thread(stored_upload, parent.image_paths[index - 1], stem, limit)
         await interaction.followup.send(
             messages.single_line(parent.spec, self._flags, parent.owner_id, index),
-            file=discord.File(image, filename=f"{parent.id}_{index}.png"),
+            file=upload.file(),
             view=single_view(parent.id, index, parent.spec, self._app.planner.actions),
             allowed_mentions=ECHO_MENTIONS,
         )
+
+    async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """A private answer to the person who pressed or typed."""
+        await interaction.followup.send(text, ephemeral=True)
 
     async def _start(
         self,

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
+from PIL import Image
 
 from imagine_bot.bot import messages
 from imagine_bot.bot.buttons import grid_view, single_view
-from imagine_bot.bot.delivery import DEFAULT_UPLOAD_LIMIT, Upload, encode_for_upload, with_retries
+from imagine_bot.bot.delivery import (
+    DEFAULT_UPLOAD_LIMIT,
+    Upload,
+    encode_for_upload,
+    stored_upload,
+    with_retries,
+)
 from imagine_bot.engine.jobs import (
     JobEvent,
     JobRecord,
@@ -129,9 +136,7 @@ class JobWatcher:
         if event.preview is None:
             await message.edit(content=content)
             return
-        preview = event.preview.copy()
-        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        upload = encode_for_upload(preview, f"{job.id}_preview", DEFAULT_UPLOAD_LIMIT)
+        upload = await asyncio.to_thread(_preview_upload, event.preview, job.id)
         await message.edit(content=content, attachments=[upload.file()])
 
     async def deliver(self, job: JobRecord, message: JobMessage) -> None:
@@ -141,7 +146,7 @@ class JobWatcher:
             line = messages.job_line(job.spec, self._flags, job.owner_id, reason)
             await _best_effort(message.edit(content=line, attachments=[], view=None))
             return
-        result = self.result_message(job)
+        result = await self.result_message(job)
         try:
             await with_retries(
                 lambda: message.edit(**result.edit_arguments()),
@@ -155,15 +160,17 @@ class JobWatcher:
         if job.state != JobState.DELIVERED:
             await self.bot.app.service.mark_delivered(job.id)
 
-    def result_message(self, job: JobRecord, limit: int = DEFAULT_UPLOAD_LIMIT) -> ResultMessage:
+    async def result_message(
+        self, job: JobRecord, limit: int = DEFAULT_UPLOAD_LIMIT
+    ) -> ResultMessage:
         """The grid (or, for one-image jobs, the image) with its buttons, fitted to ``limit``."""
-        images = self.bot.app.images
-        if job.grid_sha is not None:
-            upload = encode_for_upload(images.open(job.grid_sha), job.id, limit)
+        path = job.grid_path if job.grid_path is not None else job.image_paths[0]
+        # Encoding a large grid takes seconds: never on the event loop.
+        upload = await asyncio.to_thread(stored_upload, path, job.id, limit)
+        if job.grid_path is not None:
             content = messages.job_line(job.spec, self._flags, job.owner_id, job.lane)
             view = grid_view(job.id, job.spec, self.bot.app.planner.actions)
         else:
-            upload = encode_for_upload(images.open(job.image_shas[0]), job.id, limit)
             content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
             view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
         if upload.note:
@@ -173,6 +180,12 @@ class JobWatcher:
     @property
     def _flags(self) -> Any:
         return self.bot.app.planner.flags
+
+
+def _preview_upload(preview: Image.Image, job_id: str) -> Upload:
+    small = preview.copy()
+    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return encode_for_upload(small, f"{job_id}_preview", DEFAULT_UPLOAD_LIMIT)
 
 
 async def _best_effort(edit: Awaitable[Any]) -> None:

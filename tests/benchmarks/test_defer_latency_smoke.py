@@ -26,7 +26,8 @@ def test_the_defer_latency_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:
     result = json.loads(out.read_text())
     assert result["benchmark"] == "defer_latency" and result["smoke"] is True
     rows = result["rows"]
-    assert [row["phase"].split(",")[0] for row in rows] == ["paced", "burst of 3", "U1 clicks"]
+    phases = [row["phase"].split(" (")[0].split(",")[0] for row in rows]
+    assert phases == ["cold", "paced", "burst of 3", "U1 clicks"]
     for row in rows:
         # Smoke timings mean nothing: only that every interaction got an answer, in time or not.
         assert row["answered"] + row["late (refused)"] == row["interactions"] > 0

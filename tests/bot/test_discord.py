@@ -105,8 +105,9 @@ async def test_a_strangers_click_is_refused_privately(world: World, app: Imagine
     _, grid = await imagine(world, "a red fox")
     jobs_before = len(await app.service.jobs_of(world.alice.id, states=None))
     result = await world.bob.click(grid, label="V1")
-    assert result.ephemeral
-    assert "Only the person who started this job" in result.response.content
+    (refusal,) = result.followups
+    assert refusal.ephemeral
+    assert "Only the person who started this job" in refusal.content
     assert len(await app.service.jobs_of(world.alice.id, states=None)) == jobs_before
 
 
@@ -124,7 +125,7 @@ async def test_a_double_click_starts_one_job(
     )
     await world.alice.click(grid, label="V1")
     second = await world.alice.click(grid, label="V1")
-    assert second.response is not None and "already started" in second.response.content
+    assert [reply.content for reply in second.followups] == ["That is already started."]
     children = [
         job
         for job in await app.service.jobs_of(world.alice.id, states=None)

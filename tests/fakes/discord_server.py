@@ -1405,7 +1405,13 @@ class FakeDiscord:
             error.body["global"] = True
             raise error
         self._recent.append(now)
-        major = match.group(1) if match.groups() else ""
+        # The major parameters: the channel, guild or application id; for (interaction)
+        # webhooks the id and the token, so every interaction has its own bucket.
+        groups = match.groups()
+        if recorded.path.startswith("/webhooks/"):
+            major = "/".join(groups[:2])
+        else:
+            major = groups[0] if groups else ""
         key = (route.method, route.pattern.pattern, major)
         bucket = self._buckets.get(key)
         if bucket is None or now >= bucket.reset_at:

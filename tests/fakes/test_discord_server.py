@@ -337,3 +337,20 @@ async def test_messages_follow_allowed_mentions_and_the_upload_limit() -> None:
         assert quiet["mentions"] == [] and quiet["mention_everyone"] is False
         assert too_big == (413, {"message": "Request entity too large", "code": 40005})
         assert empty == (400, {"message": "Cannot send an empty message", "code": 50006})
+
+
+async def test_rate_limits_have_discords_headers_and_429s() -> None:
+    with FakeDiscord() as fake:
+        url = f"{fake.api_base}/channels/{fake.channel_id}/messages"
+        headers = {"Authorization": f"Bot {fake.token}"}
+        answers = []
+        async with aiohttp.ClientSession(headers=headers) as session:
+            for number in range(6):
+                async with session.post(url, json={"content": f"{number}"}) as response:
+                    answers.append((response.status, dict(response.headers), await response.json()))
+        assert [status for status, _, _ in answers] == [200] * 5 + [429]
+        assert [h["X-RateLimit-Remaining"] for _, h, _ in answers[:5]] == ["4", "3", "2", "1", "0"]
+        assert all(h["Via"] == "1.1 google" for _, h, _ in answers)
+        _, limited, body = answers[5]
+        assert body["global"] is False and 0 < body["retry_after"] <= 5
+        assert limited["X-RateLimit-Scope"] == "user" and int(limited["Retry-After"]) >= 1
