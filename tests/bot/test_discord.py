@@ -176,3 +176,46 @@ async def test_show_posts_a_job_again_with_live_buttons(world: World) -> None:
     await world.alice.slash(world.channel, "show", job_id=job_id)
     shown = bot_messages(world)[-1]
     assert shown.id != grid.id and labels(shown) == GRID_BUTTONS
+
+
+async def test_prefer_option_and_suffix_shape_later_prompts(world: World, app: ImagineApp) -> None:
+    await world.alice.slash(
+        world.channel, "prefer option set", name="wide", flags="--ar 2:1 --no text"
+    )
+    await world.alice.slash(world.channel, "prefer suffix", flags="--s 250")
+    await imagine(world, "a red fox --wide")
+    (job,) = await app.service.jobs_of(world.alice.id, states=None)
+    assert job.spec.flags["ar"] == "2:1" and job.spec.flags["stylize"] == 250
+    assert job.spec.width == 2 * job.spec.height and job.spec.negative_prompt == "text"
+
+
+async def test_a_macro_may_not_shadow_a_flag(world: World) -> None:
+    result = await world.alice.slash(
+        world.channel, "prefer option set", name="ar", flags="--ar 2:1"
+    )
+    assert result.response is not None and "already a flag" in result.response.content
+
+
+async def test_settings_panel_choices_apply_to_the_next_prompt(
+    world: World, app: ImagineApp
+) -> None:
+    panel = await world.alice.slash(world.channel, "settings")
+    assert panel.response is not None
+    await world.alice.click(panel.response.message, label="Relax mode")
+    await world.alice.click(panel.response.message, label="Raw mode")
+    assert await app.service.preferences(world.alice.id) == {"lane": "relax", "raw": True}
+    await imagine(world, "a red fox")
+    (job,) = await app.service.jobs_of(world.alice.id, states=None)
+    assert job.lane == "relax" and job.spec.flags.get("raw") is True
+
+
+async def test_info_shows_the_quota_and_cancel_refuses_a_finished_job(
+    world: World, app: ImagineApp
+) -> None:
+    _, grid = await imagine(world, "a red fox")
+    info = await world.alice.slash(world.channel, "info")
+    assert info.response is not None and "Queued jobs: 0" in info.response.content
+    job_id = button_ids(grid)[0].split(":")[1]
+    cancel = await world.alice.slash(world.channel, "cancel", job_id=job_id)
+    assert cancel.response is not None and cancel.ephemeral
+    assert (await app.service.job(job_id)).state == "delivered"  # type: ignore[union-attr]
