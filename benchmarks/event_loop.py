@@ -43,6 +43,10 @@ async def measure(args: Any) -> None:
     jobs = 2 if args.smoke else args.jobs
     idle_seconds = 0.5 if args.smoke else 2.0
     progress: list[int] = []
+
+    def report(done: int, total: int) -> None:
+        loop.call_soon_threadsafe(progress.append, done)
+
     try:
         await asyncio.wrap_future(runner.call(runner.models.warm_up, settings.default_model))
 
@@ -60,9 +64,7 @@ async def measure(args: Any) -> None:
         futures = []
         for number in range(jobs):
             (spec,) = await planner.plan(f"{PROMPT} --seed {number}")
-            control = JobControl(
-                lambda done, total: loop.call_soon_threadsafe(progress.append, done)
-            )
+            control = JobControl(report)
             futures.append(asyncio.wrap_future(runner.submit(spec, control)))
         await asyncio.gather(*futures)
         busy_seconds = time.perf_counter() - started

@@ -14,8 +14,9 @@ Model FLOP utilisation counts the matmul/convolution FLOPs of the text encoders,
 step and the VAE decode (``torch.utils.flop_counter``) against the GPU's dense bf16 peak.
 Targets on one H100: <= 3.5 s per grid, draft <= 0.5 s, never slower than bare.
 
-On a CPU (``--smoke``, or without a GPU) the same code runs a scaled-down SDXL-shaped config
-at small sizes; the real SDXL FLOPs per grid are still counted, on the meta device.
+Without a GPU the same code runs a scaled-down SDXL-shaped config (``--config small``) at
+128x128, 10 steps, draft 128x128 (``--smoke``: 64x64, 2 steps), and the real SDXL FLOPs per
+grid are still counted, on the meta device, which gives the compute floor on an H100.
 """
 
 from __future__ import annotations
@@ -184,7 +185,9 @@ def make_pipeline(components: dict[str, Any], dtype: Any) -> Any:
     return pipeline
 
 
-def count_flops(pipeline: Any, width: int, height: int, steps: int, guidance: float) -> dict:
+def count_flops(
+    pipeline: Any, width: int, height: int, steps: int, guidance: float
+) -> dict[str, int]:
     """Matmul and convolution FLOPs of one grid: text encoders, every UNet step, VAE decode."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -229,7 +232,7 @@ def count_flops(pipeline: Any, width: int, height: int, steps: int, guidance: fl
     }
 
 
-def sdxl_flops_on_meta(width: int, height: int, steps: int, guidance: float) -> dict:
+def sdxl_flops_on_meta(width: int, height: int, steps: int, guidance: float) -> dict[str, int]:
     """The real SDXL architecture's FLOPs per grid, counted without memory or compute."""
     import torch
 
@@ -238,29 +241,43 @@ def sdxl_flops_on_meta(width: int, height: int, steps: int, guidance: float) -> 
 
 
 def grid_call(
-    pipeline: Any, ours: bool, width: int, height: int, steps: int, guidance: float
+    pipeline: Any, models: Any, width: int, height: int, steps: int, guidance: float
 ) -> None:
+    """One grid: with ``models`` (a ``ModelRegistry``) the way the engine's generate stage
+    runs it (``run_pipeline``: fresh scheduler, text conditioning, step hooks, per-image
+    generators); without, the plain diffusers call a user would write."""
     import torch
 
-    arguments: dict[str, Any] = {
-        "prompt": [PROMPT] * GRID,
-        "negative_prompt": [NEGATIVE] * GRID,
-        "width": width,
-        "height": height,
-        "num_inference_steps": steps,
-        "guidance_scale": guidance,
-    }
     seeds = tuple(range(GRID))
-    if ours:
-        # What the generate stage passes: per-image generators and the progress callback.
-        from imagine_bot.engine.control import JobControl
-        from imagine_bot.plugins.builtin.txt2img import seed_generators, step_reporter
+    if models is None:
+        pipeline(
+            prompt=[PROMPT] * GRID,
+            negative_prompt=[NEGATIVE] * GRID,
+            width=width,
+            height=height,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
+        )
+        return
+    from imagine_bot.engine.control import JobControl
+    from imagine_bot.engine.domain import GenerationSpec, PromptPart
+    from imagine_bot.engine.sampling import run_pipeline
 
-        arguments["generator"] = seed_generators(seeds)
-        arguments["callback_on_step_end"] = step_reporter(JobControl(), steps)
-    else:
-        arguments["generator"] = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-    pipeline(**arguments)
+    spec = GenerationSpec(
+        prompt=PROMPT,
+        parts=(PromptPart(text=PROMPT),),
+        negative_prompt=NEGATIVE,
+        model="sdxl-shaped",
+        width=width,
+        height=height,
+        steps=steps,
+        guidance=guidance,
+        scheduler="default",  # the pipeline's own (SDXL's Euler), as in the bare call
+        seeds=seeds,
+        lane="fast",
+    )
+    run_pipeline(pipeline, spec, models, JobControl(), width=width, height=height)
 
 
 def peak_tflops(args: Any) -> float | None:
@@ -279,6 +296,7 @@ def measure(args: Any) -> None:
     import torch
 
     from imagine_bot.engine import acceleration
+    from imagine_bot.engine.models import ModelRegistry
 
     # Casting random-weight modules with .to(dtype) makes diffusers warn about nothing.
     diffusers.utils.logging.set_verbosity_error()
@@ -293,8 +311,12 @@ def measure(args: Any) -> None:
     if args.smoke:
         size, steps, draft_size, draft_steps, repeats = 64, 2, 64, 1, 1
     else:
-        size, steps = args.size or (1024 if on_gpu else 256), args.steps
-        draft_size, draft_steps, repeats = args.draft_size, args.draft_steps, args.repeats
+        # On a CPU the defaults are small enough for a run of a few minutes.
+        size = args.size or (1024 if on_gpu else 128)
+        steps = args.steps or (30 if on_gpu else 10)
+        draft_size = args.draft_size or (512 if on_gpu else 128)
+        draft_steps = args.draft_steps
+        repeats = args.repeats or (5 if on_gpu else 2)
     guidance = args.guidance
 
     components = build_components(config, device)
@@ -320,12 +342,14 @@ def measure(args: Any) -> None:
         ("draft", draft_size, draft_steps, 0.0, draft_flops),
     ]
 
+    # The registry only lends run_pipeline its fresh schedulers and (absent) image prompts.
+    registry = ModelRegistry(settings)
+
     def run(name: str, case: tuple[Any, ...]) -> float:
         _, width, case_steps, case_guidance, _ = case
+        models = None if name == "bare" else registry
         return _common.timed(
-            lambda: grid_call(
-                variants[name], name != "bare", width, width, case_steps, case_guidance
-            )
+            lambda: grid_call(variants[name], models, width, width, case_steps, case_guidance)
         )
 
     # Warm-up (and compilation) is start-up work, not the grid's.
@@ -342,31 +366,32 @@ def measure(args: Any) -> None:
     peak_memory = torch.cuda.max_memory_allocated() / 2**30 if on_gpu else None
 
     peak = peak_tflops(args)
-    rows = []
-    for case, width, case_steps, case_guidance, case_flops in cases:
-        bare_s = _common.median(times[("bare", case)])
+    rows: list[dict[str, Any]] = []
+    for label, width, case_steps, case_guidance, case_flops in cases:
+        bare_s = _common.median(times[("bare", label)])
         for name in variants:
-            seconds = _common.median(times[(name, case)])
+            seconds = _common.median(times[(name, label)])
             achieved = case_flops["total"] / seconds / 1e12
             rows.append(
                 {
-                    "grid": f"{case}: 4x {width}x{width}, {case_steps} steps, "
+                    "grid": f"{label}: 4x {width}x{width}, {case_steps} steps, "
                     f"guidance {'on' if case_guidance > 1 else 'off'}",
                     "variant": name,
                     "dtype": str(variants[name].unet.dtype).removeprefix("torch."),
                     "s per grid": seconds,
                     "it/s": case_steps / seconds,
                     "vs bare": seconds / bare_s,
+                    "vs bare (minima)": min(times[(name, label)]) / min(times[("bare", label)]),
                     "TFLOP/s": achieved,
                     "MFU": achieved / peak if peak else None,
                     "TFLOP per grid": case_flops["total"] / 1e12,
-                    "all s": [round(value, 4) for value in times[(name, case)]],
+                    "all s": [round(value, 4) for value in times[(name, label)]],
                 }
             )
 
     def best_ours(case: str) -> float:
         return min(
-            row["s per grid"]
+            float(row["s per grid"])
             for row in rows
             if row["grid"].startswith(case) and row["variant"] != "bare"
         )
@@ -401,6 +426,7 @@ def measure(args: Any) -> None:
             "s per grid",
             "it/s",
             "vs bare",
+            "vs bare (minima)",
             "TFLOP/s",
             "MFU",
             "TFLOP per grid",
@@ -438,14 +464,12 @@ def main() -> None:
     parse.add_argument(
         "--config", choices=sorted(CONFIGS), help="default: sdxl on a GPU, small on a CPU"
     )
-    parse.add_argument(
-        "--size", type=int, help="grid image side (default 1024 on a GPU, 256 on a CPU)"
-    )
-    parse.add_argument("--steps", type=int, default=30)
+    parse.add_argument("--size", type=int, help="grid image side (default 1024; CPU 128)")
+    parse.add_argument("--steps", type=int, help="grid steps (default 30; CPU 10)")
     parse.add_argument("--guidance", type=float, default=6.0)
-    parse.add_argument("--draft-size", type=int, default=512)
+    parse.add_argument("--draft-size", type=int, help="draft image side (default 512; CPU 128)")
     parse.add_argument("--draft-steps", type=int, default=4, choices=(1, 2, 3, 4))
-    parse.add_argument("--repeats", type=int, default=5)
+    parse.add_argument("--repeats", type=int, help="timed runs of each (default 5; CPU 2)")
     parse.add_argument("--compile", action="store_true", help="also time ours with torch.compile")
     parse.add_argument(
         "--peak-tflops", type=float, help="dense bf16 peak for MFU (default: known GPUs)"
