@@ -1,7 +1,7 @@
 """Defer latency: INTERACTION_CREATE written to the bot's socket -> its callback request arrives.
 
 The bot runs as ``imagine-bot run`` in its own process against the fake Discord of
-``tests/fakes/discord_server.py`` (real REST and gateway sockets, zlib-stream), so the figure
+``tests/support/discord_server.py`` (real REST and gateway sockets, zlib-stream), so the figure
 includes everything on the bot's side: inflating and parsing the gateway frame, discord.py's
 dispatch, the command tree, our handler up to ``defer()``, and the HTTP request. It does not
 include the internet. Discord gives a bot 3 seconds; the target is far below that even while
@@ -34,7 +34,7 @@ import _common
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.discord_server import FakeDiscord, SentInteraction  # noqa: E402
+from tests.support.discord_server import FakeDiscord, SentInteraction  # noqa: E402
 
 SCRIPT = Path(sys.executable).parent / "imagine-bot"
 DEADLINE = 3.0

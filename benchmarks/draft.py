@@ -22,7 +22,7 @@ PROMPT = "a lighthouse at dusk, oil painting --seed 42"
 
 async def measure(args: Any) -> None:
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
     from imagine_bot.plugins.manager import build_plugin_manager
     from imagine_bot.plugins.planner import JobPlanner
     from imagine_bot.plugins.runner import JobRunner

@@ -30,7 +30,7 @@ async def probe(interval: float, stop: asyncio.Event, lags: list[float]) -> None
 
 async def measure(args: Any) -> None:
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
     from imagine_bot.plugins.manager import build_plugin_manager
     from imagine_bot.plugins.planner import JobPlanner
     from imagine_bot.plugins.runner import JobRunner

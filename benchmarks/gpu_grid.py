@@ -8,7 +8,7 @@ architecture at 512x512, 4 steps, no guidance.
 
 Rows: "bare" is diffusers with default settings (float16 on a GPU, default attention, nothing
 else); "ours" is the engine's ``[engine]`` settings for this device, applied by the same code
-as a loaded preset (``imagine_bot.engine.acceleration``), called the way the generate stage
+as a loaded preset (``imagine_bot.engine.gpu.acceleration``), called the way the generate stage
 calls it; "ours+compile" adds ``torch.compile`` (``--compile``), timed after its warm-up.
 Model FLOP utilisation counts the matmul/convolution FLOPs of the text encoders, every UNet
 step and the VAE decode (``torch.utils.flop_counter``) against the GPU's dense bf16 peak.
@@ -137,7 +137,7 @@ def build_components(config: str, device: Any) -> dict[str, Any]:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from imagine_bot.engine.tiny import _build_tokenizer
+    from imagine_bot.engine.gpu.tiny import _build_tokenizer
 
     unet_config, vae_config, text_1, text_2 = CONFIGS[config]
     tokenizer = _build_tokenizer()  # character-level CLIP BPE: offline, any text encodes
@@ -261,8 +261,8 @@ def grid_call(
         )
         return
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.domain import GenerationSpec, PromptPart
-    from imagine_bot.engine.sampling import run_pipeline
+    from imagine_bot.engine.gpu.sampling import run_pipeline
+    from imagine_bot.engine.spec import GenerationSpec, PromptPart
 
     spec = GenerationSpec(
         prompt=PROMPT,
@@ -295,8 +295,8 @@ def measure(args: Any) -> None:
     import diffusers
     import torch
 
-    from imagine_bot.engine import acceleration
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu import acceleration
+    from imagine_bot.engine.gpu.models import ModelRegistry
 
     # Casting random-weight modules with .to(dtype) makes diffusers warn about nothing.
     diffusers.utils.logging.set_verbosity_error()

@@ -22,7 +22,7 @@ NEGATIVE = "blurry"
 def measure(args: Any) -> None:
     import torch
 
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
 
     settings = _common.settings(args)
     registry = ModelRegistry(settings)

@@ -77,7 +77,7 @@ def make_parent(preset: str, out: Path, smoke: bool) -> None:
     import upscale as upscale_benchmark  # benchmarks/upscale.py: official-size random weights
 
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
     from imagine_bot.plugins.manager import build_plugin_manager
     from imagine_bot.plugins.planner import JobPlanner
     from imagine_bot.plugins.runner import JobRunner
@@ -110,8 +110,8 @@ def child(preset: str, action: str, parent_file: Path, smoke: bool) -> None:
     import torch
 
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.domain import GenerationSpec, SourceImage
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
+    from imagine_bot.engine.spec import GenerationSpec, SourceImage
     from imagine_bot.plugins.manager import build_plugin_manager
     from imagine_bot.plugins.planner import JobPlanner
     from imagine_bot.plugins.runner import JobRunner

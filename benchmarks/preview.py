@@ -2,7 +2,7 @@
 
 A preview is what the generate stage makes every ``engine.preview_every`` steps for a job
 someone watches: the batch's latents projected to RGB with a 4x3 matrix and tiled into the
-2x2 grid (``engine/previews.py``), PIL image included. The VAE decode is what a preview would
+2x2 grid (``engine/gpu/previews.py``), PIL image included. The VAE decode is what a preview would
 cost the usual way: ``vae.decode`` of the same four latents, with the Stable Diffusion VAE's
 architecture (random weights: same arithmetic as the real one) and, for scale, the tiny
 model's VAE. Medians of ``--repeats`` previews and ``--decode-repeats`` decodes after a
@@ -41,8 +41,8 @@ def sd_vae(device: Any, dtype: Any) -> Any:
 def measure(args: Any) -> None:
     import torch
 
-    from imagine_bot.engine.models import ModelRegistry
-    from imagine_bot.engine.previews import SD1, preview_image
+    from imagine_bot.engine.gpu.models import ModelRegistry
+    from imagine_bot.engine.gpu.previews import SD1, preview_image
 
     settings = _common.settings(args)
     registry = ModelRegistry(settings)

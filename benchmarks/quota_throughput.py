@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def measure(path: Path, writers: int, jobs: int, *, threads: bool) -> dict[str, Any]:
     """Run ``writers`` processes (or threads) of ``jobs`` cycles each on a fresh database."""
-    from imagine_bot.engine.storage import Database, upgrade
+    from imagine_bot.engine.jobs.storage import Database, upgrade
 
     database = Database(f"sqlite:///{path}")
     upgrade(database)
@@ -134,9 +134,9 @@ def _in_threads(path: Path, writers: int, jobs: int) -> list[dict[str, Any]]:
 
 def open_store(path: Path) -> Any:
     from imagine_bot.config import load_settings
-    from imagine_bot.engine.imagestore import ImageStore
-    from imagine_bot.engine.jobstore import JobStore
-    from imagine_bot.engine.storage import Database
+    from imagine_bot.engine.images.store import ImageStore
+    from imagine_bot.engine.jobs.storage import Database
+    from imagine_bot.engine.jobs.store import JobStore
 
     settings = load_settings(
         env={
@@ -148,9 +148,9 @@ def open_store(path: Path) -> Any:
 
 
 def writer(path: Path, index: int, jobs: int, ready: Any, results: Any, store: Any = None) -> None:
-    from imagine_bot.engine.domain import GenerationSpec, PromptPart
-    from imagine_bot.engine.imagestore import StoredImage
-    from imagine_bot.engine.jobs import Requester
+    from imagine_bot.engine.images.store import StoredImage
+    from imagine_bot.engine.jobs.records import Requester
+    from imagine_bot.engine.spec import GenerationSpec, PromptPart
 
     store = store or open_store(path)
     image = StoredImage("0" * 64, path.parent / "0.png", 1, 1, 1)

@@ -32,8 +32,8 @@ CONFIGS = {
 def write_weights(model: str, folder: Path, smoke: bool) -> Path:
     import torch
 
-    from imagine_bot.engine.upscale.compact import SRVGGNetCompact
-    from imagine_bot.engine.upscale.rrdbnet import RRDBNet
+    from imagine_bot.engine.gpu.upscale.compact import SRVGGNetCompact
+    from imagine_bot.engine.gpu.upscale.rrdbnet import RRDBNet
 
     kind, real, tiny = CONFIGS[model]
     torch.manual_seed(0)
@@ -69,7 +69,7 @@ def upscale_once(upscaler: Any, image: Any) -> tuple[float, float]:
 def measure(args: argparse.Namespace) -> None:
     import torch
 
-    from imagine_bot.engine.upscale import Upscaler
+    from imagine_bot.engine.gpu.upscale import Upscaler
 
     # Random weights can drive activations into subnormal floats, which CPUs run far slower
     # than trained weights ever do; flushing them keeps the timing about the arithmetic.

@@ -11,7 +11,7 @@ import pluggy
 import pytest
 
 from imagine_bot.config import Settings, load_settings
-from imagine_bot.engine.models import ModelRegistry
+from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner

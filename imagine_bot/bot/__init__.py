@@ -1,2 +1,2 @@
-"""The user-facing surface: the command line and the Discord bot. The only package that
-imports discord."""
+"""Discord only: the client, access rules, message wording, delivery and the features in
+``exts/``. The only package that imports discord."""

@@ -11,17 +11,17 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from imagine_bot.bot.app import ImagineApp
-from imagine_bot.bot.buttons import JobButton
-from imagine_bot.bot.desk import JobDesk
-from imagine_bot.bot.watcher import JobWatcher
+from imagine_bot.app import ImagineApp
+from imagine_bot.bot.exts.imagine.buttons import JobButton
+from imagine_bot.bot.exts.imagine.desk import JobDesk
+from imagine_bot.bot.exts.imagine.progress import JobWatcher
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
-    "imagine_bot.bot.cogs.imagine",
-    "imagine_bot.bot.cogs.preferences",
-    "imagine_bot.bot.cogs.admin",
+    "imagine_bot.bot.exts.imagine",
+    "imagine_bot.bot.exts.preferences",
+    "imagine_bot.bot.exts.admin",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 

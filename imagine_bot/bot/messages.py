@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from imagine_bot.engine.domain import GenerationSpec
-from imagine_bot.engine.jobs import QuotaStatus
+from imagine_bot.engine.jobs.records import QuotaStatus
+from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.flags import FlagRegistry
 
 MAX_PROMPT_ECHO = 1500

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import discord
 import yarl
 
-from imagine_bot.bot.app import ImagineApp
+from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import UserError

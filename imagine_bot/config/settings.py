@@ -158,7 +158,7 @@ class DiscordSettings(_Section):
 
 
 class FetchSettings(_Section):
-    """Limits on the images users give by URL or attachment (``engine/fetch.py``)."""
+    """Limits on the images users give by URL or attachment (``engine/images/fetch.py``)."""
 
     allowed_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
     """Hosts images may be fetched from (and redirected to); ``*.example.com`` for subdomains."""

@@ -15,7 +15,7 @@ ProgressCallback = Callable[[int, int], None]
 PreviewCallback = Callable[[int, int, "Image.Image"], None]
 """Called on the worker thread with (steps done, total steps, preview image); must return
 quickly. The preview is a small, rough picture of the job's images (a 2x2 grid for a grid
-job) made from the latents without a VAE decode: see ``engine/previews.py``."""
+job) made from the latents without a VAE decode: see ``engine/gpu/previews.py``."""
 
 
 class JobCancelled(Exception):

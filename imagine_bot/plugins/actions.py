@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from imagine_bot.config import ModelPreset, Settings
-from imagine_bot.engine.domain import DraftSpec, FlagValue, GenerationSpec, Prompt, SourceImage
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.spec import DraftSpec, FlagValue, GenerationSpec, Prompt, SourceImage
 
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from imagine_bot.engine.domain import FlagValue, WeightedRef
 from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.spec import FlagValue, WeightedRef
 
 FlagKind = Literal[
     "switch", "number", "integer", "ratio", "choice", "terms", "refs", "words", "text"

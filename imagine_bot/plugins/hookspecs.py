@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
     from imagine_bot.config import Settings
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.domain import DraftSpec, GenerationResult, GenerationSpec, Prompt
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
+    from imagine_bot.engine.spec import DraftSpec, GenerationResult, GenerationSpec, Prompt
     from imagine_bot.plugins.actions import Action
     from imagine_bot.plugins.flags import Flag, FlagRegistry
 

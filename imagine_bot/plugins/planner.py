@@ -14,16 +14,16 @@ from collections.abc import Mapping, Sequence
 import pluggy
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import (
+from imagine_bot.engine.errors import PromptError, UserError
+from imagine_bot.engine.images.fetch import ImageFetcher
+from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.spec import (
     DraftSpec,
     FlagValue,
     GenerationSpec,
     ReferenceImage,
     SourceImage,
 )
-from imagine_bot.engine.errors import PromptError, UserError
-from imagine_bot.engine.fetch import ImageFetcher
-from imagine_bot.engine.imagestore import ImageStore
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
 from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import pluggy
 
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.domain import GenerationResult, GenerationSpec
-from imagine_bot.engine.models import ModelRegistry
+from imagine_bot.engine.gpu.models import ModelRegistry
+from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 
 T = TypeVar("T")
 

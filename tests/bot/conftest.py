@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import simcord
 
-from imagine_bot.bot.app import ImagineApp
+from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.config import Settings, load_settings
 

@@ -6,9 +6,9 @@ import discord
 import pytest
 import simcord
 
-from imagine_bot.bot.app import ImagineApp
+from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
-from imagine_bot.bot.watcher import JobWatcher
+from imagine_bot.bot.exts.imagine.progress import JobWatcher
 from tests.bot.conftest import SIMCORD, World, button_ids
 
 pytestmark = SIMCORD

@@ -1,7 +1,7 @@
 """``imagine-bot run`` and ``imagine-bot sync`` against a fake Discord, over real sockets.
 
 The bot runs as a user runs it (the installed console script, in its own process) with
-``DISCORD_API_BASE`` and ``DISCORD_GATEWAY_URL`` pointing at ``tests/fakes/discord_server.py``,
+``DISCORD_API_BASE`` and ``DISCORD_GATEWAY_URL`` pointing at ``tests/support/discord_server.py``,
 which speaks Discord's REST and gateway protocol (zlib-stream compression included), not
 SimCord's or discord.py's internals. Every wait is bounded; the bot is always stopped.
 """
@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import pytest
 
-from tests.fakes.discord_server import (
+from tests.support.discord_server import (
     EPHEMERAL,
     PRIVILEGED_INTENTS,
     FakeDiscord,

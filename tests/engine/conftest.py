@@ -16,10 +16,10 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from imagine_bot.config import FetchSettings
-from imagine_bot.engine.fetch import ImageFetcher, is_public_address
-from imagine_bot.engine.imagestore import ImageStore
+from imagine_bot.engine.images.fetch import ImageFetcher, is_public_address
+from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.plugins.runner import JobRunner
-from tests.engine.https_server import HOSTS, LOOPBACK, MapResolver, Server, build_app
+from tests.support.https_server import HOSTS, LOOPBACK, MapResolver, Server, build_app
 
 
 @pytest.fixture(scope="session")

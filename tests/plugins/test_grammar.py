@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagine_bot.engine.domain import Prompt, PromptPart, WeightedRef
 from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.spec import Prompt, PromptPart, WeightedRef
 from imagine_bot.plugins.builtin.grammar import (
     MAX_EXPANSIONS,
     expand_permutations,

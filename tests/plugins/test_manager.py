@@ -10,7 +10,7 @@ import pytest
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.models import ModelRegistry
+from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.plugins.builtin import BUILTIN_PLUGINS
 from imagine_bot.plugins.manager import PluginError, build_plugin_manager, describe_plugins
 from imagine_bot.plugins.planner import JobPlanner

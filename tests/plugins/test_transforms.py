@@ -11,8 +11,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from imagine_bot.config import load_settings
-from imagine_bot.engine.domain import GenerationSpec
 from imagine_bot.engine.errors import PromptError, UserError
+from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.builtin.aspect import size_for_ratio
 from imagine_bot.plugins.builtin.stylize import guidance_for
 from imagine_bot.plugins.manager import build_plugin_manager

@@ -19,8 +19,8 @@ import math
 import secrets
 from collections.abc import Callable
 
-from imagine_bot.engine.domain import SEED_LIMIT, DraftSpec, GenerationSpec
-from imagine_bot.engine.outpaint import Direction, plan_pan, plan_square, plan_zoom
+from imagine_bot.engine.gpu.outpaint import Direction, plan_pan, plan_square, plan_zoom
+from imagine_bot.engine.spec import SEED_LIMIT, DraftSpec, GenerationSpec
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.actions import Action, ActionRequest
 

@@ -9,7 +9,7 @@ more pixels) and 16:9 gives 1344x768 (1.75, 2% fewer); at 256x256, 3:2 gives 384
 import math
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
 
 SIZE_STEP = 64

@@ -1,4 +1,4 @@
-"""The generate stage: the spec's kind picks the pipeline (see ``engine/generate.py``).
+"""The generate stage: the spec's kind picks the pipeline (see ``engine/gpu/generate.py``).
 
 txt2img (a prompt), img2img (vary, enhance), inpaint (zoom, make square, pan) and upscale
 (Real-ESRGAN, then img2img for Upscale (Creative)); the four images of a grid in one batched
@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.domain import GenerationSpec
+from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins import hookimpl
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from imagine_bot.engine.models import ModelRegistry
+    from imagine_bot.engine.gpu.models import ModelRegistry
 
 
 @hookimpl(trylast=True)
@@ -24,6 +24,6 @@ def imagine_generate(
     spec: GenerationSpec, models: ModelRegistry, control: JobControl
 ) -> list[Image.Image]:
     # Imported here, not at the top: commands that only parse prompts never load torch.
-    from imagine_bot.engine.generate import generate
+    from imagine_bot.engine.gpu.generate import generate
 
     return generate(spec, models, control)

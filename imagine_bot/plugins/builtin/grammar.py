@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from imagine_bot.engine.domain import FlagValue, Prompt, PromptPart
 from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.spec import FlagValue, Prompt, PromptPart
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.flags import FlagRegistry
 

@@ -11,7 +11,7 @@ references"):
   ``subject_scale x --cw / 100`` or ``subject_scale x sqrt(--ow / 100)``.
 
 Images of one role are blended by their ``::`` weights. The URLs are only recorded here; the
-planner fetches them (``engine/fetch.py``) before the spec is frozen.
+planner fetches them (``engine/images/fetch.py``) before the spec is frozen.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import math
 import re
 
 from imagine_bot.config import IPAdapterSettings, Settings
-from imagine_bot.engine.domain import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
 
 _URL = re.compile(r"^https?://", re.IGNORECASE)

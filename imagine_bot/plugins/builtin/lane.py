@@ -1,7 +1,7 @@
 """``--fast`` / ``--relax`` / ``--turbo`` -> the queue lane; fast by default."""
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
 
 LANES = ("turbo", "fast", "relax")

@@ -1,8 +1,8 @@
 """Refuse sizes the engine cannot render or that would exhaust its memory."""
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import GenerationSpec
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins import hookimpl
 
 SIZE_MULTIPLE = 8

@@ -1,6 +1,6 @@
 """Generation parameters in the format A1111 and ComfyUI-style readers parse from a PNG."""
 
-from imagine_bot.engine.domain import GenerationResult, GenerationSpec
+from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 from imagine_bot.plugins import hookimpl
 
 SAMPLER_NAMES = {

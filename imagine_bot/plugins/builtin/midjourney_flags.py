@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from imagine_bot.engine.domain import SEED_LIMIT
+from imagine_bot.engine.spec import SEED_LIMIT
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.flags import Flag
 

@@ -1,8 +1,8 @@
 """``--v``, ``--niji`` and ``--draft`` -> the model preset and the defaults in effect."""
 
 from imagine_bot.config import ModelPreset, Settings
-from imagine_bot.engine.domain import DraftSpec
 from imagine_bot.engine.errors import PromptError, UserError
+from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
 
 

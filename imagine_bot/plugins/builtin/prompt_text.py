@@ -2,7 +2,7 @@
 the parts of a ``::`` multi-prompt, each with the style suffix, to be blended by weight."""
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec, PromptPart
+from imagine_bot.engine.spec import DraftSpec, PromptPart
 from imagine_bot.plugins import hookimpl
 
 

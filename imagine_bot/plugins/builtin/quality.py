@@ -1,7 +1,7 @@
 """``--quality`` -> sampling steps: the preset's steps times the quality value."""
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
 
 

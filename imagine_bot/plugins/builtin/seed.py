@@ -7,7 +7,7 @@ differ from each other and stay reproducible.
 import secrets
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import GRID_SIZE, SEED_LIMIT, DraftSpec
+from imagine_bot.engine.spec import GRID_SIZE, SEED_LIMIT, DraftSpec
 from imagine_bot.plugins import hookimpl
 
 

@@ -12,7 +12,7 @@ these points (relative to the preset's guidance, never below 1, where guidance s
 import itertools
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.domain import DraftSpec
+from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
 
 CURVE = ((0, 1.5), (100, 1.0), (250, 0.85), (500, 0.7), (1000, 0.5))

@@ -1,0 +1,1 @@
+"""Discord features, one package each; ``setup()`` in each package adds its cog."""

@@ -1,0 +1,122 @@
+"""Job buttons. A button's custom_id is only ``action:job_id:index`` (a DynamicItem), so every
+button keeps working after a restart: the job is loaded from storage when it is pressed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.plugins.actions import Action, ActionRegistry
+
+if TYPE_CHECKING:
+    from imagine_bot.bot.client import ImagineBot
+
+SELECT = "select"
+"""U1-U4: post one image of a grid alone, with its own buttons. Runs no engine job."""
+
+
+@dataclass(frozen=True)
+class ButtonLook:
+    label: str | None
+    emoji: str | None = None
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary
+
+
+MAX_ROWS, MAX_PER_ROW = 5, 5
+"""Discord's limits for the buttons of one message."""
+
+
+class JobButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"(?P<action>[a-z0-9_]{1,40}):(?P<job>[0-9a-f]{32}):(?P<index>[0-4])",
+):
+    """One button of a job's message; its press is handled by ``ImagineBot.press``."""
+
+    def __init__(
+        self, action: str, job_id: str, index: int, look: ButtonLook, row: int | None = None
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=look.label,
+                emoji=look.emoji,
+                style=look.style,
+                custom_id=f"{action}:{job_id}:{index}",
+            ),
+            row=row,
+        )
+        self.action = action
+        self.job_id = job_id
+        self.index = index
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> JobButton:
+        assert isinstance(item, discord.ui.Button)
+        look = ButtonLook(item.label, str(item.emoji) if item.emoji else None, item.style)
+        return cls(match["action"], match["job"], int(match["index"]), look)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: ImagineBot = interaction.client
+        await bot.press(interaction, self.action, self.job_id, self.index)
+
+
+def grid_view(job_id: str, spec: GenerationSpec, actions: ActionRegistry) -> discord.ui.View:
+    """U1-U4 and the whole-grid actions (reroll), then one row per per-image action (V1-V4)."""
+    view = discord.ui.View(timeout=None)
+    for index in range(1, 5):
+        view.add_item(JobButton(SELECT, job_id, index, ButtonLook(f"U{index}"), row=0))
+    row = 0
+    for action in actions.for_message(spec, "grid"):
+        if action.per_image:
+            row += 1
+            for index in range(1, 5):
+                look = ButtonLook(f"{action.label}{index}", action.emoji)
+                view.add_item(JobButton(action.name, job_id, index, look, row=row))
+        else:
+            view.add_item(JobButton(action.name, job_id, 0, _look(action), row=0))
+    return view
+
+
+def single_view(
+    job_id: str, index: int, spec: GenerationSpec, actions: ActionRegistry
+) -> discord.ui.View:
+    """The actions for one image, a row per family (upscale, vary, zoom, pan...)."""
+    view = discord.ui.View(timeout=None)
+    for row, group in enumerate(_rows(actions.for_message(spec, "image"))):
+        for action in group:
+            view.add_item(JobButton(action.name, job_id, index, _look(action), row=row))
+    return view
+
+
+def _look(action: Action) -> ButtonLook:
+    return ButtonLook(action.label, action.emoji)
+
+
+def _rows(actions: list[Action]) -> list[list[Action]]:
+    """Actions grouped by the first word of their name, one group a row while rows last,
+    then into the first row with room."""
+    rows: list[list[Action]] = []
+    families: dict[str, int] = {}
+    for action in actions:
+        family = action.name.split("_")[0]
+        row = families.get(family)
+        if row is None or len(rows[row]) >= MAX_PER_ROW:
+            if len(rows) < MAX_ROWS:
+                rows.append([])
+                row = len(rows) - 1
+            else:
+                row = next((i for i, r in enumerate(rows) if len(r) < MAX_PER_ROW), None)
+                if row is None:
+                    break  # more actions than Discord can show under one message
+            families[family] = row
+        rows[row].append(action)
+    return rows

@@ -1,0 +1,196 @@
+"""Keeps each job's channel message in step with the job, from "Waiting to start" to the grid.
+
+The job service reports events on the event loop; each followed job gets one task that turns
+them into message edits, at most one progress edit per ``discord.progress_interval`` (Discord
+rate-limits edits), and delivers the result when the job ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from PIL import Image
+
+from imagine_bot.bot import messages
+from imagine_bot.bot.delivery import (
+    DEFAULT_UPLOAD_LIMIT,
+    Upload,
+    encode_for_upload,
+    stored_upload,
+    with_retries,
+)
+from imagine_bot.bot.exts.imagine.buttons import grid_view, single_view
+from imagine_bot.engine.jobs.records import (
+    JobEvent,
+    JobRecord,
+    JobState,
+    ProgressEvent,
+    QueuedEvent,
+    StartedEvent,
+)
+
+if TYPE_CHECKING:
+    from imagine_bot.bot.client import ImagineBot
+
+log = logging.getLogger(__name__)
+
+UNCLAIMED_JOBS = 64
+PREVIEW_SIDE = 384
+"""Previews are small: one is uploaded with every progress edit."""
+JobMessage = discord.Message | discord.PartialMessage
+
+
+@dataclass(frozen=True)
+class ResultMessage:
+    content: str
+    upload: Upload
+    view: discord.ui.View
+
+    def edit_arguments(self) -> dict[str, Any]:
+        return {"content": self.content, "attachments": [self.upload.file()], "view": self.view}
+
+
+class JobWatcher:
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+        self._queues: dict[str, asyncio.Queue[JobEvent]] = {}
+        self._unclaimed: OrderedDict[str, list[JobEvent]] = OrderedDict()
+        """Events of jobs nobody follows yet: a job can start (and end) between its
+        submission and the moment its message exists."""
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_event(self, event: JobEvent) -> None:
+        """The service's listener: hands the event to the task following its job."""
+        queue = self._queues.get(event.job.id)
+        if queue is not None:
+            queue.put_nowait(event)
+            return
+        self._unclaimed.setdefault(event.job.id, []).append(event)
+        self._unclaimed.move_to_end(event.job.id)
+        while len(self._unclaimed) > UNCLAIMED_JOBS:
+            self._unclaimed.popitem(last=False)
+
+    async def resume(self) -> None:
+        """After a restart: follow again every job whose message does not show its end yet."""
+        snapshot = await self.bot.app.service.queue_snapshot()
+        pending = [*snapshot.running, *snapshot.waiting]
+        for job in [*pending, *await self.bot.app.service.pending_deliveries()]:
+            if job.channel_id is not None and job.message_id is not None:
+                channel = self.bot.get_partial_messageable(job.channel_id)
+                self.follow(job, channel.get_partial_message(job.message_id))
+
+    def follow(self, job: JobRecord, message: JobMessage) -> None:
+        """Keep ``message`` showing ``job`` until the job's result is posted."""
+        if job.id in self._queues:
+            return
+        self._queues[job.id] = queue = asyncio.Queue[JobEvent]()
+        for event in self._unclaimed.pop(job.id, []):
+            queue.put_nowait(event)
+        task = asyncio.create_task(self._follow(job, message), name=f"follow job {job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _follow(self, job: JobRecord, message: JobMessage) -> None:
+        queue = self._queues[job.id]
+        try:
+            # Its events may have been dropped before it was followed: go by the stored state.
+            job = await self.bot.app.service.job(job.id) or job
+            last_progress = 0.0
+            while job.pending:
+                event = await self._next_event(queue)
+                if isinstance(event, ProgressEvent):
+                    now = time.monotonic()
+                    if now - last_progress >= self.bot.app.settings.discord.progress_interval:
+                        last_progress = now
+                        await _best_effort(self._show_progress(message, job, event))
+                    continue
+                job = event.job
+                if isinstance(event, QueuedEvent | StartedEvent):
+                    status = (
+                        messages.waiting(event.position) if isinstance(event, QueuedEvent) else "0%"
+                    )
+                    line = messages.job_line(job.spec, self._flags, job.owner_id, status)
+                    await _best_effort(message.edit(content=line))
+            await self.deliver(job, message)
+        except Exception:
+            log.exception("could not show job %s in Discord", job.id)
+        finally:
+            self._queues.pop(job.id, None)
+
+    async def _next_event(self, queue: asyncio.Queue[JobEvent]) -> JobEvent:
+        """Wait for the job service: the one input from outside the bot."""
+        return await queue.get()
+
+    async def _show_progress(
+        self, message: JobMessage, job: JobRecord, event: ProgressEvent
+    ) -> None:
+        progress = messages.percent(event.done, event.total)
+        content = messages.job_line(job.spec, self._flags, job.owner_id, progress, job.lane)
+        if event.preview is None:
+            await message.edit(content=content)
+            return
+        upload = await asyncio.to_thread(_preview_upload, event.preview, job.id)
+        await message.edit(content=content, attachments=[upload.file()])
+
+    async def deliver(self, job: JobRecord, message: JobMessage) -> None:
+        """Turn ``message`` into the job's result (or its failure), and record the outcome."""
+        if not job.succeeded:
+            reason = job.error or job.state.value
+            line = messages.job_line(job.spec, self._flags, job.owner_id, reason)
+            await _best_effort(message.edit(content=line, attachments=[], view=None))
+            return
+        result = await self.result_message(job)
+        try:
+            await with_retries(
+                lambda: message.edit(**result.edit_arguments()),
+                retries=self.bot.app.settings.discord.delivery_retries,
+            )
+        except discord.HTTPException as error:
+            await self.bot.app.service.mark_undelivered(
+                job.id, f"Discord refused the result: {error.text or error}. Use /show to post it."
+            )
+            raise
+        if job.state != JobState.DELIVERED:
+            await self.bot.app.service.mark_delivered(job.id)
+
+    async def result_message(
+        self, job: JobRecord, limit: int = DEFAULT_UPLOAD_LIMIT
+    ) -> ResultMessage:
+        """The grid (or, for one-image jobs, the image) with its buttons, fitted to ``limit``."""
+        path = job.grid_path if job.grid_path is not None else job.image_paths[0]
+        # Encoding a large grid takes seconds: never on the event loop.
+        upload = await asyncio.to_thread(stored_upload, path, job.id, limit)
+        if job.grid_path is not None:
+            content = messages.job_line(job.spec, self._flags, job.owner_id, job.lane)
+            view = grid_view(job.id, job.spec, self.bot.app.planner.actions)
+        else:
+            content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
+            view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
+        if upload.note:
+            content += f"\n-# {upload.note}"
+        return ResultMessage(content, upload, view)
+
+    @property
+    def _flags(self) -> Any:
+        return self.bot.app.planner.flags
+
+
+def _preview_upload(preview: Image.Image, job_id: str) -> Upload:
+    small = preview.copy()
+    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return encode_for_upload(small, f"{job_id}_preview", DEFAULT_UPLOAD_LIMIT)
+
+
+async def _best_effort(edit: Awaitable[Any]) -> None:
+    """A progress edit that fails is skipped: the next one, or the result, replaces it."""
+    try:
+        await edit
+    except discord.HTTPException as error:
+        log.info("progress edit skipped: %s", error)

@@ -1,0 +1,150 @@
+"""Per-user defaults: the /settings panel, /prefer suffix and /prefer option macros."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
+from imagine_bot.engine.errors import UserError
+from imagine_bot.plugins.builtin.grammar import parse_flags
+
+if TYPE_CHECKING:
+    from imagine_bot.bot.client import ImagineBot
+
+MACRO_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+class SettingButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"setting:(?P<key>[a-z_]{1,20}):(?P<value>[a-z0-9_.-]{1,40})",
+):
+    """One choice on the /settings panel; pressing it saves the choice and redraws the panel."""
+
+    def __init__(self, key: str, value: str, label: str, selected: bool, row: int) -> None:
+        style = discord.ButtonStyle.success if selected else discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=f"setting:{key}:{value}"), row=row
+        )
+        self.key = key
+        self.value = value
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> SettingButton:
+        assert isinstance(item, discord.ui.Button)
+        return cls(match["key"], match["value"], item.label or "", False, 0)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: ImagineBot = interaction.client
+        service = bot.app.service
+        user_id = interaction.user.id
+        if self.key == "reset":
+            for key in ("model", "stylize", "lane", "raw"):
+                await service.set_preference(user_id, key, None)
+        elif self.key == "raw":
+            current = await service.preferences(user_id)
+            await service.set_preference(user_id, "raw", not current.get("raw"))
+        else:
+            await service.set_preference(user_id, self.key, self.value)
+        await interaction.response.edit_message(view=await settings_panel(bot, user_id))
+
+
+async def settings_panel(bot: ImagineBot, user_id: int) -> discord.ui.View:
+    preferences = await bot.app.service.preferences(user_id)
+    view = discord.ui.View(timeout=None)
+    for name, preset in bot.app.settings.models.items():
+        if preset.versions or preset.niji:
+            view.add_item(SettingButton("model", name, name, preferences.get("model") == name, 0))
+    for level in STYLIZE_LEVELS:
+        label = f"Stylize {level.replace('_', ' ')}"
+        view.add_item(
+            SettingButton("stylize", level, label, preferences.get("stylize") == level, 1)
+        )
+    for lane in LANES:
+        view.add_item(
+            SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
+        )
+    view.add_item(SettingButton("raw", "toggle", "Raw mode", bool(preferences.get("raw")), 3))
+    view.add_item(SettingButton("reset", "all", "Reset settings", False, 3))
+    return view
+
+
+class Preferences(commands.Cog):
+    prefer = app_commands.Group(name="prefer", description="Your prompt defaults")
+    option = app_commands.Group(name="option", description="Named flag shortcuts", parent=prefer)
+
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Your default model, stylize, speed and raw mode")
+    async def settings(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True)
+        panel = await settings_panel(self.bot, interaction.user.id)
+        await interaction.followup.send("Your defaults for /imagine:", view=panel, ephemeral=True)
+
+    @prefer.command(
+        name="suffix", description="Flags added to every prompt of yours (empty to clear)"
+    )
+    async def suffix(self, interaction: discord.Interaction[Any], flags: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True)
+        try:
+            if flags:
+                parse_flags(flags, self.bot.app.planner.flags)
+        except UserError as error:
+            await interaction.followup.send(str(error), ephemeral=True)
+            return
+        await self.bot.app.service.set_preference(interaction.user.id, "suffix", flags or None)
+        await interaction.followup.send(
+            f"Suffix {'set to ' + flags if flags else 'cleared'}.", ephemeral=True
+        )
+
+    @option.command(name="set", description="Make --name stand for some flags")
+    async def option_set(
+        self, interaction: discord.Interaction[Any], name: str, flags: str
+    ) -> None:
+        await interaction.response.defer(ephemeral=True)
+        name = name.lower().removeprefix("--")
+        try:
+            if not MACRO_NAME.fullmatch(name):
+                raise UserError("An option name is a word of letters, digits, - or _.")
+            if name in {
+                spelling
+                for flag in self.bot.app.planner.flags
+                for spelling in (flag.name, *flag.aliases)
+            }:
+                raise UserError(f"--{name} is already a flag; choose another name.")
+            parse_flags(flags, self.bot.app.planner.flags)
+        except UserError as error:
+            await interaction.followup.send(str(error), ephemeral=True)
+            return
+        await self.bot.app.service.set_macro(interaction.user.id, name, flags)
+        await interaction.followup.send(f"--{name} now means `{flags}`.", ephemeral=True)
+
+    @option.command(name="list", description="Your flag shortcuts")
+    async def option_list(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True)
+        macros = await self.bot.app.service.macros(interaction.user.id)
+        lines = [f"--{name}: `{flags}`" for name, flags in sorted(macros.items())]
+        await interaction.followup.send(
+            "\n".join(lines) or "You have no options yet.", ephemeral=True
+        )
+
+    @option.command(name="unset", description="Forget a flag shortcut")
+    async def option_unset(self, interaction: discord.Interaction[Any], name: str) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await self.bot.app.service.delete_macro(
+            interaction.user.id, name.lower().removeprefix("--")
+        )
+        await interaction.followup.send(
+            f"--{name.removeprefix('--')} is forgotten.", ephemeral=True
+        )

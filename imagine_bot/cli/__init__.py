@@ -1,0 +1,1 @@
+"""The ``imagine-bot`` command line."""

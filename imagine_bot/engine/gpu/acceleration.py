@@ -1,0 +1,220 @@
+"""How a loaded pipeline is made fast on its device.
+
+Each knob is a setting in ``[engine]`` whose ``"auto"`` value is decided here, per device:
+
+| setting          | CUDA "auto"                                  | CPU "auto"        |
+| ---------------- | -------------------------------------------- | ----------------- |
+| dtype            | bfloat16 where supported, else float16       | float32           |
+| attention        | PyTorch SDPA (flash / memory-efficient)      | PyTorch SDPA      |
+| channels_last    | on (tensor-core convolutions want NHWC)      | off               |
+| cpu_offload      | model offload when the weights take more     | off (ignored,     |
+|                  | than half the GPU's memory                   | with a warning)   |
+| compile          | off unless set; mode max-autotune (no graphs)| off unless set    |
+| VAE slice / tile | above the pixel thresholds, on every device  | same              |
+
+bfloat16 rather than float16 on GPUs that have it: the same tensor-core speed, and SDXL's VAE
+overflows in float16, which makes diffusers upcast it to float32 for every decode.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
+
+from imagine_bot.config.settings import EngineSettings
+from imagine_bot.engine.spec import GRID_SIZE
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+OFFLOAD_WEIGHT_SHARE = 0.5
+"""``cpu_offload = "auto"`` offloads when the weights take more than this share of the GPU."""
+WARM_UP_STEPS = 2
+"""Enough to run the compiled UNet after compiling it, and to pick every kernel once."""
+_ACCELERATORS = ("cuda", "xpu")
+"""Device types accelerate's CPU offload can move models onto."""
+
+Offload = Literal["off", "model", "sequential"]
+
+
+@dataclass(frozen=True)
+class DeviceTraits:
+    """What the defaults depend on; read from the device by ``probe_device``."""
+
+    device: torch.device
+    total_memory: int | None = None
+    """Bytes of accelerator memory; ``None`` where models live in host memory."""
+    bf16: bool = False
+    """Whether the device runs bfloat16 at full speed."""
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """The engine settings with every ``"auto"`` decided for one device."""
+
+    device: torch.device
+    dtype: torch.dtype
+    attention: Literal["sdpa", "eager"]
+    channels_last: bool
+    vae_slice_above: int
+    vae_tile_above: int
+    cpu_offload: Offload | Literal["auto"]
+    """``"auto"`` is decided per pipeline, from its weights and ``total_memory``."""
+    total_memory: int | None
+    compile: bool
+    compile_mode: str
+
+
+def probe_device(device: torch.device) -> DeviceTraits:
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        properties = torch.cuda.get_device_properties(index)
+        # Ampere (compute capability 8) and later run bfloat16 on tensor cores.
+        return DeviceTraits(device, properties.total_memory, properties.major >= 8)
+    return DeviceTraits(device)
+
+
+def plan_acceleration(engine: EngineSettings, traits: DeviceTraits) -> Acceleration:
+    """Decide every ``"auto"`` setting for the device described by ``traits``."""
+    device = traits.device
+    on_gpu = device.type == "cuda"
+    if engine.dtype != "auto":
+        dtype = DTYPES[engine.dtype]
+    elif device.type == "cpu":
+        dtype = torch.float32
+    else:
+        dtype = torch.bfloat16 if traits.bf16 else torch.float16
+    channels_last = on_gpu if engine.channels_last == "auto" else engine.channels_last
+    offload: Offload | Literal["auto"] = engine.cpu_offload
+    if offload != "off" and device.type not in _ACCELERATORS:
+        if offload != "auto":
+            log.warning(
+                "engine.cpu_offload = %r needs a GPU; the device is %s, so it is ignored",
+                offload,
+                device,
+            )
+        offload = "off"
+    compile_mode = engine.compile_mode
+    if compile_mode == "auto":
+        # Autotuned GEMMs pay on a GPU; CUDA graphs would be recorded again for every image
+        # size and batch, so they stay off. On a CPU autotuning only lengthens compilation.
+        compile_mode = "max-autotune-no-cudagraphs" if on_gpu else "default"
+    return Acceleration(
+        device=device,
+        dtype=dtype,
+        attention=engine.attention,
+        channels_last=channels_last,
+        vae_slice_above=engine.vae_slice_above,
+        vae_tile_above=engine.vae_tile_above,
+        cpu_offload=offload,
+        total_memory=traits.total_memory,
+        compile=engine.compile,
+        compile_mode=compile_mode,
+    )
+
+
+def accelerate(pipeline: DiffusionPipeline, plan: Acceleration) -> None:
+    """Apply ``plan`` to a freshly loaded pipeline and put it on the device (or offload it)."""
+    denoiser = _denoiser(pipeline)
+    processor = AttnProcessor2_0() if plan.attention == "sdpa" else AttnProcessor()
+    for component in _modules(pipeline):
+        if hasattr(component, "set_attn_processor") and component.attn_processors:
+            component.set_attn_processor(processor)
+    if plan.channels_last:
+        for component in (denoiser, getattr(pipeline, "vae", None)):
+            if component is not None:
+                component.to(memory_format=torch.channels_last)
+    vae = getattr(pipeline, "vae", None)
+    if vae is not None and hasattr(vae, "enable_tiling"):
+        install_vae_policy(vae, plan.vae_slice_above, plan.vae_tile_above)
+
+    offload = offload_for(pipeline, plan)
+    if offload == "model":
+        pipeline.enable_model_cpu_offload(device=plan.device)
+    elif offload == "sequential":
+        pipeline.enable_sequential_cpu_offload(device=plan.device)
+    else:
+        pipeline.to(plan.device)
+
+    if plan.compile and denoiser is not None:
+        if plan.device.type == "cuda":
+            # From diffusers' guide to fast SDXL inference: 1x1 convolutions as matmuls, and
+            # a finer search over kernel configurations.
+            inductor = torch._inductor.config
+            inductor.conv_1x1_as_mm = True
+            inductor.coordinate_descent_tuning = True
+        # In place: the UNet keeps its class, so the pipeline and ``from_pipe`` still accept it.
+        denoiser.compile(mode=plan.compile_mode)
+
+
+def offload_for(pipeline: DiffusionPipeline, plan: Acceleration) -> Offload:
+    if plan.cpu_offload != "auto":
+        return plan.cpu_offload
+    if plan.total_memory is None:
+        return "off"
+    weights = sum(_weight_bytes(component) for component in _modules(pipeline))
+    if weights > OFFLOAD_WEIGHT_SHARE * plan.total_memory:
+        log.info(
+            "model CPU offload on: the weights (%.1f GiB) take more than half of the GPU's "
+            '%.1f GiB; set engine.cpu_offload = "off" to keep them resident',
+            weights / 2**30,
+            plan.total_memory / 2**30,
+        )
+        return "model"
+    return "off"
+
+
+def install_vae_policy(vae: Any, slice_above: int, tile_above: int) -> None:
+    """Decode large batches one image at a time and large images in tiles.
+
+    Both trade a little speed for a much lower memory peak, so they switch on per decode, from
+    its size: slicing when the batch has more than ``slice_above`` pixels, tiling when one
+    image has more than ``tile_above`` (0 turns either off). Tiles are the VAE's native size.
+    """
+    decode = vae.decode
+    scale = 2 ** (len(vae.config.block_out_channels) - 1)
+
+    def decode_with_policy(latents: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        image_pixels = latents.shape[-1] * latents.shape[-2] * scale * scale
+        batch = latents.shape[0]
+        vae.use_slicing = batch > 1 and 0 < slice_above < image_pixels * batch
+        vae.use_tiling = 0 < tile_above < image_pixels
+        return decode(latents, *args, **kwargs)
+
+    vae.decode = decode_with_policy
+
+
+def warm_up(pipeline: DiffusionPipeline, width: int, height: int, guidance: float) -> None:
+    """A short grid at this size: compiles the UNet for it and picks every kernel once.
+
+    A job of another size, or another batch (guidance 0 halves it), may still compile once.
+    """
+    pipeline(
+        prompt=["warm-up"] * GRID_SIZE,
+        negative_prompt=[""] * GRID_SIZE,
+        width=width,
+        height=height,
+        num_inference_steps=WARM_UP_STEPS,
+        guidance_scale=guidance,
+    )
+
+
+def _denoiser(pipeline: DiffusionPipeline) -> Any:
+    return getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
+
+
+def _modules(pipeline: DiffusionPipeline) -> list[torch.nn.Module]:
+    return [
+        component
+        for component in pipeline.components.values()
+        if isinstance(component, torch.nn.Module)
+    ]
+
+
+def _weight_bytes(module: torch.nn.Module) -> int:
+    return sum(tensor.numel() * tensor.element_size() for tensor in module.parameters())

@@ -1,0 +1,177 @@
+"""The text conditioning of a job: ``::`` multi-prompt blends and ``--chaos`` noise.
+
+**Multi-prompts** (``hot dog::1.5 animal::-0.5``). Each part (with the preset's style suffix)
+is encoded on its own by the pipeline's text encoder(s) into per-token hidden states; the
+prompt embedding is their weighted average, ``sum(w_i * E_i) / sum(w_i)`` (the grammar
+guarantees ``sum(w_i) > 0``). A negative weight therefore pushes the embedding away from that
+part: ``E(hot dog) + 0.5 * (E(hot dog) - E(animal))`` in the example. SDXL's pooled embeddings
+are blended with the same weights. The negative prompt stays text.
+
+**Chaos** (``--chaos 0-100``) makes the four images of a grid differ more than their seeds
+alone do, after CADS (Sadat et al., "CADS: Unleashing the Diversity of Diffusion Models
+through Condition-Annealed Sampling", ICLR 2024): each image gets its own Gaussian noise
+(drawn from its seed, so it is reproducible) added to its prompt embedding, strongest at the
+start of sampling, where the composition is decided, and annealed to nothing by
+``CHAOS_CLEAN_AT`` of the steps, so the details still follow the prompt. Per token,
+
+    e' = mu + (e - mu + s * a(p) * sigma * n) / sqrt(1 + (s * a(p))^2)
+
+where mu and sigma are the token's mean and spread over its channels (the rescale keeps them),
+``s = CHAOS_MAX_NOISE * chaos / 100`` and ``a(p)`` is 1 until ``CHAOS_FULL_UNTIL`` of the steps
+and falls linearly to 0 at ``CHAOS_CLEAN_AT``. The start token, which is the same for every
+prompt, is left alone. The unconditional (negative) half of classifier-free guidance is never
+noised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from diffusers import (
+    DiffusionPipeline,
+    StableDiffusionImg2ImgPipeline,
+    StableDiffusionInpaintPipeline,
+    StableDiffusionPipeline,
+    StableDiffusionXLImg2ImgPipeline,
+    StableDiffusionXLInpaintPipeline,
+    StableDiffusionXLPipeline,
+)
+
+from imagine_bot.engine.spec import GenerationSpec
+
+SD_PIPELINES = (
+    StableDiffusionPipeline,
+    StableDiffusionImg2ImgPipeline,
+    StableDiffusionInpaintPipeline,
+)
+SDXL_PIPELINES = (
+    StableDiffusionXLPipeline,
+    StableDiffusionXLImg2ImgPipeline,
+    StableDiffusionXLInpaintPipeline,
+)
+
+CHAOS_MAX_NOISE = 1.0
+"""Noise spread relative to each token's own spread, at ``--chaos 100``."""
+CHAOS_FULL_UNTIL = 0.1
+CHAOS_CLEAN_AT = 0.4
+_CHAOS_SEED_SALT = 0x9E3779B97F4A7C15
+"""Mixed into each image's seed so its chaos noise is independent of its latent noise."""
+
+
+@dataclass
+class TextConditioning:
+    """What a pipeline call needs for its text, and the state ``--chaos`` anneals."""
+
+    inputs: dict[str, Any]
+    """Keyword arguments for the pipeline call (prompts as text, or embeddings)."""
+    clean: torch.Tensor | None = None
+    """Per-image prompt embeddings without chaos noise, (images, tokens, channels)."""
+    noise: torch.Tensor | None = None
+    """Per-image unit noise of the same shape; None without chaos."""
+    chaos: float = 0.0
+
+    def noisy(self, progress: float) -> torch.Tensor:
+        """The prompt embeddings for a step at ``progress`` (0 = first step, 1 = done)."""
+        assert self.clean is not None
+        if self.noise is None:
+            return self.clean
+        return add_chaos(self.clean, self.noise, CHAOS_MAX_NOISE * self.chaos * anneal(progress))
+
+
+def anneal(progress: float) -> float:
+    """How much of the chaos noise is left at ``progress`` through the steps (1 -> 0)."""
+    if progress <= CHAOS_FULL_UNTIL:
+        return 1.0
+    if progress >= CHAOS_CLEAN_AT:
+        return 0.0
+    return (CHAOS_CLEAN_AT - progress) / (CHAOS_CLEAN_AT - CHAOS_FULL_UNTIL)
+
+
+def add_chaos(clean: torch.Tensor, noise: torch.Tensor, scale: float) -> torch.Tensor:
+    """``clean`` with ``noise`` mixed in at ``scale``, keeping each token's mean and spread."""
+    if scale <= 0:
+        return clean
+    embeds = clean.float()
+    mean = embeds.mean(dim=-1, keepdim=True)
+    spread = embeds.std(dim=-1, keepdim=True)
+    noisy = mean + (embeds - mean + scale * spread * noise.float()) / (1 + scale**2) ** 0.5
+    noisy[:, 0] = embeds[:, 0]  # the start token
+    return noisy.to(clean.dtype)
+
+
+def chaos_noise(seeds: tuple[int, ...], shape: tuple[int, ...]) -> torch.Tensor:
+    """One unit-Gaussian tensor of ``shape`` per seed, stacked; the same on every device."""
+    return torch.stack(
+        [
+            torch.randn(
+                shape, generator=torch.Generator("cpu").manual_seed(seed ^ _CHAOS_SEED_SALT)
+            )
+            for seed in seeds
+        ]
+    )
+
+
+def text_conditioning(
+    pipeline: DiffusionPipeline, spec: GenerationSpec, warn: Callable[[str], None]
+) -> TextConditioning:
+    """The text inputs of ``spec``'s pipeline call.
+
+    Plain text prompts when neither a blend nor chaos is asked for (the pipeline encodes them
+    itself); else embeddings computed here. A pipeline whose text encoding this module does not
+    know (not Stable Diffusion 1/2 or XL) falls back to the plain prompt, with a warning.
+    """
+    count = len(spec.seeds)
+    plain = TextConditioning(
+        {"prompt": [spec.prompt] * count, "negative_prompt": [spec.negative_prompt] * count}
+    )
+    if not spec.blend and spec.chaos <= 0:
+        return plain
+    parts = spec.blend or ()
+    texts = [part.text for part in parts] or [spec.prompt]
+    weights = [part.weight for part in parts] or [1.0]
+    encoded = _encode(pipeline, texts)
+    if encoded is None:
+        warn(
+            f"{type(pipeline).__name__} models do not support ::-weighted prompts or --chaos "
+            "here, so the prompt was used as plain text."
+        )
+        return plain
+    embeds, pooled = encoded
+    weight = torch.tensor(weights, dtype=torch.float32, device=embeds.device)
+    weight = weight / weight.sum()
+    blended = torch.einsum("p,ptc->tc", weight, embeds.float()).to(embeds.dtype)
+    clean = blended.unsqueeze(0).expand(count, -1, -1).contiguous()
+    conditioning = TextConditioning(
+        {"negative_prompt": [spec.negative_prompt] * count}, clean=clean, chaos=spec.chaos
+    )
+    if spec.chaos > 0:
+        noise = chaos_noise(spec.seeds, tuple(blended.shape))
+        conditioning.noise = noise.to(device=embeds.device, dtype=embeds.dtype)
+    conditioning.inputs["prompt_embeds"] = conditioning.noisy(0.0)
+    if pooled is not None:
+        mixed = torch.einsum("p,pc->c", weight, pooled.float()).to(pooled.dtype)
+        conditioning.inputs["pooled_prompt_embeds"] = mixed.unsqueeze(0).expand(count, -1)
+    return conditioning
+
+
+def _encode(
+    pipeline: DiffusionPipeline, texts: list[str]
+) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """Per-token embeddings (texts, tokens, channels) and, for SDXL, pooled ones."""
+    options = {
+        "prompt": texts,
+        "device": pipeline._execution_device,
+        "num_images_per_prompt": 1,
+        "do_classifier_free_guidance": False,
+    }
+    with torch.no_grad():
+        if isinstance(pipeline, SDXL_PIPELINES):
+            embeds, _, pooled, _ = pipeline.encode_prompt(**options)
+            return embeds, pooled
+        if isinstance(pipeline, SD_PIPELINES):
+            embeds, _ = pipeline.encode_prompt(**options)
+            return embeds, None
+    return None

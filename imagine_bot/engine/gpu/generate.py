@@ -1,0 +1,87 @@
+"""What the built-in generate stage runs for each kind of spec (``GenerationSpec.kind``)."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from imagine_bot.engine.control import JobCancelled, JobControl
+from imagine_bot.engine.gpu.models import ModelRegistry
+from imagine_bot.engine.gpu.outpaint import composite, prepare
+from imagine_bot.engine.gpu.sampling import run_pipeline
+from imagine_bot.engine.spec import GenerationSpec
+
+
+def generate(spec: GenerationSpec, models: ModelRegistry, control: JobControl) -> list[Image.Image]:
+    """One image per seed of ``spec``."""
+    if spec.source is None:
+        pipeline = models.pipeline(spec.model)
+        return run_pipeline(pipeline, spec, models, control, width=spec.width, height=spec.height)
+    source = models.store.open(spec.source.sha256)
+    if spec.upscale is not None:
+        return upscale(source, spec, models, control)
+    if spec.placement is not None:
+        return outpaint(source, spec, models, control)
+    return image_to_image(source, spec, models, control)
+
+
+def image_to_image(
+    source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
+) -> list[Image.Image]:
+    """Variations of ``source``: noised to ``spec.strength`` of the schedule, then denoised."""
+    pipeline = models.variant(spec.model, "img2img")
+    image = fit(source, spec.width, spec.height)
+    return run_pipeline(
+        pipeline,
+        spec,
+        models,
+        control,
+        image=[image] * len(spec.seeds),
+        strength=spec.strength if spec.strength is not None else 1.0,
+    )
+
+
+def outpaint(
+    source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
+) -> list[Image.Image]:
+    """New canvas around ``source`` (zoom, make square, pan), with the inpaint variant."""
+    assert spec.placement is not None
+    canvas, mask, keep = prepare(source, spec.placement, spec.width, spec.height)
+    pipeline = models.variant(spec.model, "inpaint")
+    count = len(spec.seeds)
+    images = run_pipeline(
+        pipeline,
+        spec,
+        models,
+        control,
+        image=[canvas] * count,
+        mask_image=[mask] * count,
+        width=spec.width,
+        height=spec.height,
+        strength=spec.strength if spec.strength is not None else 1.0,
+    )
+    return [composite(image, canvas, keep) for image in images]
+
+
+def upscale(
+    source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
+) -> list[Image.Image]:
+    """Real-ESRGAN (or Lanczos, with a warning); with a ``strength``, then an img2img pass at
+    the new size (Upscale (Creative))."""
+    assert spec.upscale is not None
+    if control.cancelled:
+        raise JobCancelled
+    enlarged, warning = models.upscaler().upscale(source, spec.upscale)
+    if warning:
+        control.warn(warning)
+    if spec.strength is None:
+        control.report(1, 1)
+        return [fit(enlarged, spec.width, spec.height)] * len(spec.seeds)
+    return image_to_image(enlarged, spec, models, control)
+
+
+def fit(image: Image.Image, width: int, height: int) -> Image.Image:
+    """``image`` in RGB at exactly ``width`` x ``height``."""
+    image = image.convert("RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    return image

@@ -1,0 +1,194 @@
+"""Model presets -> resident diffusers pipelines, and a fresh scheduler for every job."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import diffusers
+import torch
+import transformers
+from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForInpainting,
+    DDIMScheduler,
+    DiffusionPipeline,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    UniPCMultistepScheduler,
+)
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.gpu import acceleration
+from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
+from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
+from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.spec import GenerationSpec
+
+if TYPE_CHECKING:
+    from imagine_bot.engine.gpu.upscale import Upscaler
+
+SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    "euler": (EulerDiscreteScheduler, {}),
+    "euler_a": (EulerAncestralDiscreteScheduler, {}),
+    "ddim": (DDIMScheduler, {}),
+    "dpmpp_2m": (DPMSolverMultistepScheduler, {}),
+    "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
+    "unipc": (UniPCMultistepScheduler, {}),
+}
+Variant = Literal["img2img", "inpaint"]
+_VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
+
+
+class ModelRegistry:
+    """Loads each preset's pipeline once and keeps it on the device.
+
+    Pipelines are not thread-safe, so only the thread that claimed the registry (the GPU
+    worker) may ask for one.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.presets = settings.models
+        self.models_dir = settings.paths.models
+        self.device = resolve_device(settings.engine.device)
+        self.acceleration = acceleration.plan_acceleration(
+            settings.engine, acceleration.probe_device(self.device)
+        )
+        self.dtype = self.acceleration.dtype
+        self.store = ImageStore(settings.paths.store)
+        """Every input image a spec refers to, by sha256."""
+        self._pipelines: dict[str, DiffusionPipeline] = {}
+        self._adapters: dict[str, ImagePromptAdapter] = {}
+        self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
+        self._upscaler: Upscaler | None = None
+        self._owner: int | None = None
+        # Loading bars from the libraries would interleave with ours and with the bot's logs.
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()
+
+    def claim_thread(self) -> None:
+        """Make the calling thread the only one allowed to use pipelines."""
+        self._owner = threading.get_ident()
+
+    def pipeline(self, name: str) -> DiffusionPipeline:
+        """The resident text-to-image pipeline of preset ``name``, loaded on first use."""
+        if self._owner != threading.get_ident():
+            raise RuntimeError("pipelines may only be used on the GPU worker thread")
+        if name not in self._pipelines:
+            self._pipelines[name] = self._load(name)
+        return self._pipelines[name]
+
+    def warm_up(self, name: str) -> float:
+        """Load preset ``name`` and run one short grid at its default size, so the first job
+        waits for neither loading nor compilation. Worker thread only; returns the seconds."""
+        started = time.perf_counter()
+        preset = self.presets[name]
+        pipeline = self.pipeline(name)
+        acceleration.warm_up(pipeline, preset.resolution, preset.resolution, preset.guidance)
+        return time.perf_counter() - started
+
+    def image_prompts(
+        self, pipeline: DiffusionPipeline, spec: GenerationSpec
+    ) -> AbstractContextManager[dict[str, Any]]:
+        """The extension point that gives a generate stage the spec's image prompts and
+        references: wrap the pipeline call, and pass what it yields on to the call.
+
+        ``with models.image_prompts(pipeline, spec) as inputs: pipeline(..., **inputs)``
+
+        Inside the block ``pipeline``'s UNet carries the preset's IP-Adapter (loaded on first
+        use) scaled for ``spec``; it yields ``ip_adapter_image_embeds``. A spec without
+        references yields ``{}`` and leaves the pipeline as it is. Works for any pipeline that
+        shares the preset's UNet (img2img and inpaint variants made with ``from_pipe``).
+        """
+        if not spec.references:
+            return nullcontext({})
+        preset = self.presets[spec.model]
+        if preset.ip_adapter is None:
+            raise UserError(
+                f"This job has image prompts, but the model {spec.model!r} has no image-prompt "
+                f"adapter any more (models.{spec.model}.ip_adapter)."
+            )
+        adapter = self._adapters.get(spec.model)
+        if adapter is None:
+            adapter = ImagePromptAdapter(spec.model, preset.ip_adapter, self.device, self.dtype)
+            self._adapters[spec.model] = adapter
+        return adapter.attached(pipeline, spec, self.store)
+
+    def variant(self, name: str, kind: Variant) -> DiffusionPipeline:
+        """The image-to-image or inpainting pipeline of preset ``name``.
+
+        Made once with ``from_pipe`` from the resident text-to-image pipeline: the same
+        UNet, VAE and text encoders, so no weights are loaded or copied. With a UNet of 4 input
+        channels (not an inpainting model), diffusers' inpaint pipeline keeps the unmasked
+        latents at every step and generates only under the mask.
+        """
+        key = (name, kind)
+        if key not in self._variants:
+            base = self.pipeline(name)
+            try:
+                pipeline = _VARIANT_CLASSES[kind].from_pipe(base)
+            except ValueError as exc:
+                raise UserError(
+                    f"The model {name!r} ({type(base).__name__}) has no {kind} pipeline in "
+                    "diffusers, so this action is not supported by this model."
+                ) from exc
+            pipeline.set_progress_bar_config(disable=True)
+            self._variants[key] = pipeline
+        return self._variants[key]
+
+    def upscaler(self) -> Upscaler:
+        """The Real-ESRGAN upscaler, resident once its weights are first used."""
+        if self._owner != threading.get_ident():
+            raise RuntimeError("the upscaler may only be used on the GPU worker thread")
+        if self._upscaler is None:
+            from imagine_bot.engine.gpu.upscale import Upscaler
+
+            self._upscaler = Upscaler(self.settings)
+        return self._upscaler
+
+    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
+        """A new scheduler for one job, built from the pipeline's own scheduler config.
+
+        Schedulers keep per-run state (step index, sigmas), so jobs never share one.
+        """
+        base = pipeline.scheduler
+        cls, options = SCHEDULERS.get(name, (type(base), {}))
+        return cls.from_config(base.config, **options)
+
+    def _load(self, name: str) -> DiffusionPipeline:
+        preset = self.presets[name]
+        source = self._source_path(preset)
+        try:
+            pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
+        except (OSError, ValueError) as exc:
+            raise UserError(
+                f"The model {name!r} could not be loaded from {source}: {exc}. "
+                f"Check models.{name}.source in the settings and that the weights are "
+                "downloaded (models from the hub need network access once)."
+            ) from exc
+        acceleration.accelerate(pipeline, self.acceleration)
+        pipeline.set_progress_bar_config(disable=True)
+        return pipeline
+
+    def _source_path(self, preset: ModelPreset) -> str:
+        if preset.source == TINY_SOURCE:
+            return str(ensure_tiny_model(self.models_dir))
+        local = Path(preset.source).expanduser()
+        return str(local) if local.exists() else preset.source
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting != "auto":
+        return torch.device(setting)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,1 @@
+"""Images in and out: the content-addressed store, the hostile-input fetcher, result files."""

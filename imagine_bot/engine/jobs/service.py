@@ -1,0 +1,469 @@
+"""The job service: a durable queue, a fair dispatcher for the GPU worker, and GPU-time quotas,
+behind one async API for the bot.
+
+Every method is a coroutine for the event loop; database work runs on a small thread pool and
+image encoding on another thread, so the loop never blocks on I/O. The service does not know
+the plugin system: it is handed ``run`` (``JobRunner.submit``), which runs one spec on the GPU
+worker thread and returns a ``concurrent.futures.Future``.
+
+A job's life: ``submit`` writes it as ``queued`` (and reserves its expected GPU time) before
+returning; the dispatcher starts the job the fair scheduler picks, one at a time, and marks it
+``running``; the result's images go to the ``ImageStore`` and the job becomes ``succeeded``
+with its measured GPU time charged, or ``failed`` / ``cancelled`` with its time refunded. The
+bot then calls ``mark_delivered`` or ``mark_undelivered``. If the process dies, ``start``
+resumes the queue and re-runs the jobs that were running (seeds are in the spec, so they give
+the same images), at most ``queue.retry_limit`` more times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from PIL import Image
+
+from imagine_bot.config import Settings
+from imagine_bot.engine.control import JobCancelled, JobControl
+from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.images.store import ImageStore, StoredImage
+from imagine_bot.engine.jobs.records import (
+    CancelledEvent,
+    FailedEvent,
+    JobEvent,
+    JobRecord,
+    JobState,
+    Parent,
+    ProgressEvent,
+    QueuedEvent,
+    QueueSnapshot,
+    QuotaStatus,
+    Requester,
+    StartedEvent,
+    SucceededEvent,
+)
+from imagine_bot.engine.jobs.scheduler import FairScheduler
+from imagine_bot.engine.jobs.storage import Database, upgrade
+from imagine_bot.engine.jobs.store import Clock, JobStore, utc_now
+from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[GenerationSpec, JobControl], Future[GenerationResult]]
+"""Runs one spec on the GPU worker: ``JobRunner.submit``."""
+Listener = Callable[[JobEvent], object]
+"""Called on the event loop with each event; may be ``async def`` (it then runs as a task)."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+CANCEL_WAIT = 30.0
+"""Seconds ``cancel`` waits for a running job to stop."""
+
+
+@dataclass
+class _Active:
+    """A job the GPU worker has."""
+
+    record: JobRecord
+    control: JobControl
+    done: asyncio.Future[None]
+    interrupted: bool = False
+    """Stopped by ``stop()``: it goes back to the queue instead of being cancelled."""
+
+
+class JobService:
+    """Jobs from submission to delivery, for one GPU worker.
+
+    Create it, ``await start()``, use it, ``await stop()``. Events (``subscribe``) always
+    arrive on the event loop that called ``start``. Run one service per database: ``start``
+    takes jobs left ``running`` for jobs whose process died.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database | None,
+        images: ImageStore,
+        run: Runner,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        """``database`` None opens ``settings.database`` (the SQLite file under ``data_dir``
+        by default). ``clock`` returns the aware current time; tests move it across periods."""
+        self.settings = settings
+        self._owns_database = database is None
+        self.database = database or Database(
+            settings.database.resolved_url(settings.paths.data_dir),
+            busy_timeout=settings.database.busy_timeout,
+        )
+        self.images = images
+        self.store = JobStore(settings, self.database, images, clock)
+        self.scheduler = FairScheduler(settings.queue.max_running_per_user)
+        self._run = run
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="imagine-db")
+        self._listeners: list[Listener] = []
+        self._active: dict[str, _Active] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._wake = asyncio.Event()
+        self._order = asyncio.Lock()
+        """Held while a job is queued or started and its event published, so a job's
+        ``queued`` event always comes before its ``started`` one."""
+        self._paused = False
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create or upgrade the schema, recover from a crash, and start dispatching.
+
+        Jobs left ``running`` by a dead process are queued again (``QueuedEvent``) or, past
+        ``queue.retry_limit``, failed and refunded (``FailedEvent``); subscribe before
+        calling this to hear about them. Jobs that succeeded but were never delivered are
+        in ``pending_deliveries()``.
+        """
+        self._loop = asyncio.get_running_loop()
+        await self._db(upgrade, self.database)
+        async with self._order:
+            requeued, failed = await self._db(self.store.recover)
+            for record in failed:
+                self._publish(FailedEvent(record))
+            positions = await self._positions()
+            for record in requeued:
+                self._publish(QueuedEvent(record, positions.get(record.id, 0)))
+        self._dispatcher = self._loop.create_task(self._dispatch(), name="imagine-dispatcher")
+        self._wake.set()
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop dispatching. A running job is interrupted at its next step and goes back to
+        the queue (its start not counted), to run again after the next ``start``."""
+        self._stopping = True
+        self._wake.set()
+        for active in self._active.values():
+            active.interrupted = True
+            active.control.cancel()
+        if self._dispatcher is not None:
+            try:
+                await asyncio.wait_for(self._dispatcher, timeout)
+            except TimeoutError:
+                log.warning("the GPU worker did not stop within %s s", timeout)
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        self._pool.shutdown(wait=False)
+        if self._owns_database:
+            self.database.dispose()
+
+    async def pause(self) -> None:
+        """Start no new jobs (the running one finishes) until ``resume``; not persisted."""
+        self._paused = True
+
+    async def resume(self) -> None:
+        self._paused = False
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every ``JobEvent``, on the event loop; returns an
+        unsubscribe function. A listener that raises is logged and keeps its subscription."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        requester: Requester,
+        specs: Sequence[GenerationSpec],
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
+        parent: Parent | None = None,
+    ) -> list[JobRecord]:
+        """Queue one job per spec (all or none) and return their records, in spec order.
+
+        The rows are written, and the expected GPU time reserved, before this returns: a
+        returned record is an accepted job. Each job then gets a ``QueuedEvent``.
+
+        Idempotent: a repeated ``interaction_id`` returns the jobs that interaction already
+        made (whatever ``specs`` says), and ``parent`` = (job id, action, index) returns the
+        pending child that button press already made; no events are sent again then.
+
+        Raises ``UserError`` with a message for the member: ``QueueFull`` for the per-member
+        and global caps, ``QuotaExceeded`` (with ``resets_at``) when their GPU time is out
+        and their tier has no relax mode. When fast time is out and relax is allowed, the job
+        is accepted in the relax lane with a note in ``record.warnings``.
+        """
+        async with self._order:
+            records, created = await self._db(
+                self.store.submit,
+                requester,
+                list(specs),
+                interaction_id=interaction_id,
+                channel_id=channel_id,
+                parent=parent,
+            )
+            if created:
+                positions = await self._positions()
+                for record in records:
+                    self._publish(QueuedEvent(record, positions.get(record.id, 0)))
+        self._wake.set()
+        return records
+
+    async def cancel(self, job_id: str, user_id: int | None) -> JobRecord:
+        """Cancel a job and refund it; ``user_id`` must own it (None: an admin).
+
+        A queued job is removed at once. A running job is stopped at its next step; this
+        waits (up to 30 s) for that and returns the final record, which may say
+        ``succeeded`` if the job finished first. Raises ``UserError`` when the job does not
+        exist, belongs to someone else or has already ended.
+        """
+        record = await self._db(self.store.cancel_queued, job_id, user_id)
+        if record.state == JobState.CANCELLED:
+            self._publish(CancelledEvent(record))
+            self._wake.set()
+            return record
+        active = self._active.get(job_id)
+        if active is None:
+            return record
+        active.control.cancel()
+        await asyncio.wait({active.done}, timeout=CANCEL_WAIT)
+        return await self.job(job_id) or record
+
+    async def job(self, job_id: str) -> JobRecord | None:
+        return await self._db(self.store.job, job_id)
+
+    async def jobs_of(
+        self, user_id: int, states: Iterable[str] | None = None, *, limit: int = 100
+    ) -> list[JobRecord]:
+        """The member's most recent ``limit`` jobs, optionally only those in ``states``
+        (``JobState`` values), oldest first."""
+        states = None if states is None else list(states)
+        return await self._db(self.store.jobs_of, user_id, states, limit)
+
+    async def queue_position(self, job_id: str) -> int | None:
+        """1 if the job starts next, 2 after that...; None when it is not waiting."""
+        return (await self._positions()).get(job_id)
+
+    async def queue_snapshot(self) -> QueueSnapshot:
+        """Running jobs and waiting jobs in the order they will start."""
+        running = await self._db(self.store.jobs_in, [JobState.RUNNING])
+        waiting = await self._db(self.store.jobs_in, [JobState.QUEUED])
+        positions = await self._positions()
+        waiting.sort(key=lambda record: positions.get(record.id, len(positions) + 1))
+        return QueueSnapshot(tuple(running), tuple(waiting), self._paused)
+
+    async def pending_deliveries(self) -> list[JobRecord]:
+        """Jobs that succeeded but are neither delivered nor undelivered (e.g. the process
+        stopped before posting them), oldest first."""
+        return await self._db(self.store.jobs_in, [JobState.SUCCEEDED])
+
+    async def set_message(self, job_id: str, channel_id: int, message_id: int) -> JobRecord:
+        """Remember the message that shows the job (progress, then the grid)."""
+        return await self._db(self.store.set_message, job_id, channel_id, message_id)
+
+    async def mark_delivered(self, job_id: str) -> JobRecord:
+        """The result was posted. Only a succeeded (or undelivered) job changes state."""
+        return await self._db(self.store.mark_delivered, job_id)
+
+    async def mark_undelivered(self, job_id: str, error: str) -> JobRecord:
+        """Posting the result failed for good; ``error`` is kept on the record."""
+        return await self._db(self.store.mark_undelivered, job_id, error)
+
+    # --- quota -------------------------------------------------------------------------------
+
+    async def quota_status(self, requester: Requester) -> QuotaStatus:
+        """The member's tier (from their roles), GPU time used, held and left, and the next
+        reset."""
+        return await self._db(self.store.quota_status, requester.user_id, requester.role_ids)
+
+    async def grant(self, user_id: int, seconds: float) -> QuotaStatus:
+        """Admin: add GPU-seconds to the member's current period (negative removes)."""
+        return await self._db(self.store.grant, user_id, seconds)
+
+    async def reset(self, user_id: int) -> QuotaStatus:
+        """Admin: forgive the member's usage in the current period."""
+        return await self._db(self.store.reset, user_id)
+
+    # --- preferences and macros --------------------------------------------------------------
+
+    async def preferences(self, user_id: int) -> dict[str, Any]:
+        return await self._db(self.store.preferences, user_id)
+
+    async def set_preference(self, user_id: int, key: str, value: Any) -> dict[str, Any]:
+        """Set a JSON-serialisable preference (None removes it); returns all of them."""
+        return await self._db(self.store.set_preference, user_id, key, value)
+
+    async def macros(self, user_id: int) -> dict[str, str]:
+        """The member's macros: name -> the flags it stands for."""
+        return await self._db(self.store.macros, user_id)
+
+    async def set_macro(self, user_id: int, name: str, flags: str) -> None:
+        await self._db(self.store.set_macro, user_id, name, flags)
+
+    async def delete_macro(self, user_id: int, name: str) -> bool:
+        """Whether the macro existed."""
+        return await self._db(self.store.delete_macro, user_id, name)
+
+    # --- the dispatcher ----------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while not self._paused and not self._stopping:
+                    async with self._order:
+                        record = await self._db(self.store.start_next, self.scheduler)
+                        if record is None:
+                            break
+                        if self._stopping:
+                            await self._db(self.store.requeue, record.id)
+                            break
+                        active = self._activate(record)
+                    await self._execute(active)
+            except Exception:
+                log.exception("the job dispatcher failed; retrying in a second")
+                await asyncio.sleep(1)
+                self._wake.set()
+
+    def _activate(self, record: JobRecord) -> _Active:
+        loop = self._running_loop()
+        report = self._progress_reporter(record)
+        control = JobControl(
+            report, on_preview=report, preview_every=self.settings.engine.preview_every
+        )
+        active = _Active(record, control, loop.create_future())
+        self._active[record.id] = active
+        self._publish(StartedEvent(record))
+        return active
+
+    async def _execute(self, active: _Active) -> None:
+        """Run the job on the GPU worker; its result is stored by a separate task, so the
+        worker can start the next job meanwhile."""
+        try:
+            result = await asyncio.wrap_future(self._run(active.record.spec, active.control))
+        except JobCancelled as exc:
+            outcome: GenerationResult | BaseException = exc
+        except Exception as exc:
+            outcome = exc
+        else:
+            outcome = result
+        self._track(self._running_loop().create_task(self._finish(active, outcome)))
+
+    async def _finish(self, active: _Active, outcome: GenerationResult | BaseException) -> None:
+        job_id = active.record.id
+        event: JobEvent | None
+        try:
+            if isinstance(outcome, GenerationResult):
+                images, grid = await asyncio.to_thread(self._store_images, outcome)
+                record = await self._db(
+                    self.store.finish_success, job_id, outcome.gpu_seconds, images, grid
+                )
+                event = SucceededEvent(record)
+            elif isinstance(outcome, JobCancelled) and active.interrupted:
+                await self._db(self.store.requeue, job_id)
+                event = None
+            elif isinstance(outcome, JobCancelled):
+                record = await self._db(
+                    self.store.finish_unsuccessful, job_id, JobState.CANCELLED, "Cancelled."
+                )
+                event = CancelledEvent(record)
+            else:
+                record = await self._db(
+                    self.store.finish_unsuccessful, job_id, JobState.FAILED, _plain(outcome)
+                )
+                event = FailedEvent(record)
+        except Exception as exc:
+            log.exception("could not record the end of job %s", job_id)
+            record = await self._db(
+                self.store.finish_unsuccessful, job_id, JobState.FAILED, _plain(exc)
+            )
+            event = FailedEvent(record)
+        finally:
+            self._active.pop(job_id, None)
+            if not active.done.done():
+                active.done.set_result(None)
+            self._wake.set()
+        if event is not None:
+            self._publish(event)
+
+    def _store_images(
+        self, result: GenerationResult
+    ) -> tuple[list[StoredImage], StoredImage | None]:
+        texts = result.parameters or [""] * len(result.images)
+        images = [
+            self.images.put(image, text) for image, text in zip(result.images, texts, strict=True)
+        ]
+        grid = self.images.put(result.grid, texts[0]) if result.grid is not None else None
+        return images, grid
+
+    def _progress_reporter(self, record: JobRecord) -> Callable[..., None]:
+        loop = self._running_loop()
+
+        def report(done: int, total: int, preview: Image.Image | None = None) -> None:
+            # On the GPU worker thread: hand the event to the loop and return at once.
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self._emit, ProgressEvent(record, done, total, preview))
+
+        return report
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _positions(self) -> dict[str, int]:
+        waiting = await self._db(self.store.waiting)
+        return {entry.job_id: n for n, entry in enumerate(self.scheduler.order(waiting), 1)}
+
+    async def _db(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(function, *args, **kwargs))
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("JobService.start() has not been awaited")
+        return self._loop
+
+    def _publish(self, event: JobEvent) -> None:
+        self._running_loop().call_soon_threadsafe(self._emit, event)
+
+    def _emit(self, event: JobEvent) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                outcome = listener(event)
+            except Exception:
+                log.exception("a job event listener failed on %s", type(event).__name__)
+                continue
+            if inspect.isawaitable(outcome):
+                self._track(asyncio.ensure_future(outcome))
+
+    def _track(self, task: asyncio.Future[Any]) -> None:
+        """Keep a reference to ``task`` until it ends (``stop`` waits for it), logging failure."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a job service task failed", exc_info=task.exception())
+
+
+def _plain(error: BaseException) -> str:
+    """What the member reads when their job fails; details go to the log."""
+    if isinstance(error, UserError):
+        return str(error)
+    log.error("a job failed", exc_info=error)
+    return (
+        f"Something went wrong while making the images ({type(error).__name__}). "
+        "Your GPU time was refunded."
+    )

@@ -1,0 +1,79 @@
+"""Schema versions and the explicit steps between them.
+
+The database records its version in ``schema_version``. ``upgrade`` applies every step above
+it in order, inside one write transaction, so two processes starting at once never both
+migrate. Version 1 is created from the table models; a later change to a table must add a step
+here (ALTER TABLE ..., data moves) rather than edit an earlier one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from imagine_bot.engine.jobs.storage import tables
+from imagine_bot.engine.jobs.storage.database import Database
+
+_version_metadata = MetaData()
+schema_version = Table(
+    "schema_version", _version_metadata, Column("version", Integer, nullable=False)
+)
+
+
+class SchemaError(Exception):
+    """The database cannot be used by this version of imagine-bot."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_v1(connection: Connection) -> None:
+    SQLModel.metadata.create_all(connection, tables=tables.TABLES)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(database: Database) -> int:
+    """The schema version of the database; 0 when it has no imagine-bot tables yet."""
+    with database.engine.connect() as connection:
+        return _read_version(connection)
+
+
+def upgrade(database: Database) -> tuple[int, int]:
+    """Bring the schema to ``LATEST_VERSION``; returns (version before, version after)."""
+    with database.write() as session:
+        connection = session.connection()
+        _version_metadata.create_all(connection)
+        before = _read_version(connection)
+        if before > LATEST_VERSION:
+            raise SchemaError(
+                f"the database is at schema version {before}, newer than this imagine-bot "
+                f"understands ({LATEST_VERSION}); upgrade imagine-bot"
+            )
+        for migration in MIGRATIONS:
+            if migration.version > before:
+                migration.apply(connection)
+        if before == 0:
+            connection.execute(schema_version.insert().values(version=LATEST_VERSION))
+        elif before < LATEST_VERSION:
+            connection.execute(schema_version.update().values(version=LATEST_VERSION))
+    return before, LATEST_VERSION
+
+
+def _read_version(connection: Connection) -> int:
+    if not inspect(connection).has_table("schema_version"):
+        return 0
+    version = connection.execute(select(schema_version.c.version)).scalar()
+    return int(version or 0)

@@ -1,6 +1,0 @@
-"""The database: table models, connection set-up and schema migrations (SQLModel)."""
-
-from imagine_bot.engine.storage.database import Database
-from imagine_bot.engine.storage.migrations import LATEST_VERSION, SchemaError, upgrade
-
-__all__ = ["LATEST_VERSION", "Database", "SchemaError", "upgrade"]

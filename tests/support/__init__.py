@@ -1,0 +1,1 @@
+"""Test support: fakes, servers and tiny-model builders. Never shipped in the wheel."""
