@@ -25,9 +25,9 @@ from imagine_bot.engine.spec import (
     SourceImage,
 )
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
-from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import collect_actions, collect_flags
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS, expand_macros, parse_flags
 
 
 class JobPlanner:
