@@ -17,6 +17,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from imagine_bot.app import Planning
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.images.fetch import store_image_file
+from imagine_bot.engine.images.decode import store_image_file
 from imagine_bot.engine.images.files import save_result
 from imagine_bot.engine.images.store import PARAMETERS_KEY, StoredImage
 from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage, SourceImage
@@ -36,7 +37,8 @@ DEFAULT_PROMPT = "high quality, detailed"
 MAX_SIDE = 16384
 """Input files are not scaled down below this side (attachments are, to ``fetch.max_side``)."""
 ZOOMS = {"2": "zoom_out_2x", "1.5": "zoom_out_1_5x", "square": "make_square"}
-Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def add_local_commands(commands: Commands) -> None:
