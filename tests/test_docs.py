@@ -45,10 +45,10 @@ def plugin_examples() -> list[str]:
 async def test_the_plugin_examples_load_and_work(tmp_path: Path, test_env: dict[str, str]) -> None:
     examples = plugin_examples()
     assert len(examples) == 2
-    for number, source in enumerate(examples, 1):
-        imports = [line for line in source.splitlines() if re.match(r"(from|import) ", line)]
+    for number, code in enumerate(examples, 1):
+        imports = [line for line in code.splitlines() if re.match(r"(from|import) ", line)]
         assert imports and all(line.startswith("from imagine_bot import ") for line in imports)
-        (tmp_path / f"example_{number}.py").write_text(source)
+        (tmp_path / f"example_{number}.py").write_text(code)
     env = {**test_env, "IMAGINE_PLUGINS__FOLDER": str(tmp_path)}
     settings = load_settings(env=env)
     manager = build_plugin_manager(settings)
