@@ -22,6 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "imagine_bot"
 LAYERS = ("config", "engine", "plugins", "workers", "bot")
@@ -186,24 +188,16 @@ def test_the_plugin_core_never_imports_a_built_in() -> None:
     assert wrong == []
 
 
-def test_the_job_lifecycle_never_loads_torch() -> None:
-    jobs = [m for m in modules() if within(m, "imagine_bot.engine.jobs")]
-    assert jobs
-    assert {
-        module: sorted(loads(module, RUNS) & TORCH)
-        for module in jobs
-        if loads(module, RUNS) & TORCH
-    } == {}
-
-
-def test_the_gpu_runtime_never_loads_the_database() -> None:
-    gpu = [m for m in modules() if within(m, "imagine_bot.engine.gpu")]
-    assert gpu
-    assert {
-        module: sorted(loads(module, RUNS) & DATABASE)
-        for module in gpu
-        if loads(module, RUNS) & DATABASE
-    } == {}
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [("imagine_bot.engine.jobs", TORCH), ("imagine_bot.engine.gpu", DATABASE)],
+    ids=["the job lifecycle loads no torch", "the GPU runtime loads no database"],
+)
+def test_a_package_never_loads(package: str, forbidden: set[str]) -> None:
+    members = [m for m in modules() if within(m, package)]
+    assert members
+    found = {module: sorted(loads(module, RUNS) & forbidden) for module in members}
+    assert {module: names for module, names in found.items() if names} == {}
 
 
 def test_only_the_bot_imports_discord() -> None:
