@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from imagine_bot.config import Settings
 
 if TYPE_CHECKING:
+    from imagine_bot.engine.jobs.ledger import Ledger
     from imagine_bot.engine.jobs.records import QuotaStatus
     from imagine_bot.engine.jobs.storage import Database
-    from imagine_bot.engine.jobs.ledger import Ledger
 
 EXIT_USAGE = 2
 
