@@ -65,7 +65,11 @@ def describe_quota(status: QuotaStatus) -> str:
     if not status.enabled:
         return "Quotas are off on this server: every job runs in the lane it asks for."
     left = max(status.left, 0.0)
-    lane = {"fast": "fast", "relax": "relax (fast time used up)", None: "none until the reset"}
+    lane = {
+        Lane.FAST: "fast",
+        Lane.RELAX: "relax (fast time used up)",
+        None: "none until the reset",
+    }
     return (
         f"Tier: {status.tier} ({status.period})\n"
         f"Fast GPU time left: {duration(left)} of {duration(status.budget + status.granted)}"
