@@ -85,6 +85,15 @@ class ModelPreset(_Section):
     def pixel_area(self) -> int:
         return self.resolution * self.resolution
 
+    def cheaper_run(self) -> ModelPreset:
+        """This preset with its draft steps and resolution (half of each when unset): what
+        ``--draft`` runs when no ``draft_model`` is named."""
+        cheaper = {
+            "steps": self.draft_steps or max(1, self.steps // 2),
+            "resolution": self.draft_resolution or max(64, self.resolution // 2 // 64 * 64),
+        }
+        return self.model_copy(update=cheaper)
+
 
 class PathSettings(_Section):
     data_dir: Path = Path("imagine-data")

@@ -72,7 +72,8 @@ class Action:
     """One button action.
 
     ``label`` is the button's text; for a ``per_image`` action under a grid the bot shows one
-    button per image, the label followed by the image's number (``V1`` ... ``V4``).
+    button per image, the label followed by the image's number (``V1`` ... ``V4``). ``title``
+    is what the message of the job it makes calls it ("Upscaled (Subtle)").
     """
 
     name: str
@@ -90,6 +91,8 @@ class Action:
     """Whether the button belongs under a message of this spec (make_square: not square)."""
     emoji: str | None = None
     help: str = ""
+    title: str | None = None
+    """The result message's name for the job ("Zoomed Out 2x"); None: the label; "" for none."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -122,6 +125,13 @@ class ActionRegistry:
         except KeyError:
             raise UserError(f"There is no action {name!r} on this server any more.") from None
 
+    def title(self, name: str) -> str:
+        """What a message calls a job made by the action ``name`` ("" for a prompt's job)."""
+        action = self._actions.get(name)
+        if action is None:
+            return ""
+        return action.label if action.title is None else action.title
+
     def for_message(self, spec: GenerationSpec, scope: ActionScope) -> list[Action]:
         """The actions whose buttons go under a ``scope`` message of a job with ``spec``."""
         return [a for a in self if a.scope == scope and a.applies_to(spec)]
@@ -137,9 +147,7 @@ def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
         )
     is_draft_model = any(other.draft_model == parent.model for other in settings.models.values())
     if parent.flags.get("draft") and not is_draft_model and preset.draft_model is None:
-        from imagine_bot.plugins.builtin.model_preset import cheaper_run
-
-        preset = cheaper_run(preset)
+        preset = preset.cheaper_run()
     return preset
 
 

@@ -25,9 +25,9 @@ from imagine_bot.engine.spec import (
     SourceImage,
 )
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
-from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import collect_actions, collect_flags
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS, expand_macros, parse_flags
 
 
 class JobPlanner:
@@ -142,7 +142,7 @@ class JobPlanner:
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
         the image store).
 
-        Enters the flow at the transform stage (docs/design.md, step 8): the action pre-sets its
+        Enters the flow at the transform stage (docs/design.md, step 6): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
         fill the rest, and the spec is frozen and validated like any other.
         """
