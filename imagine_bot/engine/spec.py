@@ -138,6 +138,7 @@ class DraftSpec(BaseModel):
     source: SourceImage | None = None
     strength: float | None = None
     placement: Placement | None = None
+    mask: SourceImage | None = None
     upscale: int | None = None
     extras: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
@@ -201,6 +202,7 @@ _OPTIONAL_FIELDS = (
     "source",
     "strength",
     "placement",
+    "mask",
     "upscale",
 )
 
@@ -248,6 +250,8 @@ class GenerationSpec(_Frozen):
     """The IP-Adapter scale of each role in ``references`` (``image``, ``style``, ``subject``)."""
     placement: Placement | None = None
     """Outpainting: where ``source`` sits on the ``width`` x ``height`` canvas."""
+    mask: SourceImage | None = None
+    """Vary (Region): the region of ``source`` to repaint (white), same size; the rest is kept."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
     extras: dict[str, Any] = Field(default_factory=dict)
@@ -270,7 +274,7 @@ class GenerationSpec(_Frozen):
             return "txt2img"
         if self.upscale is not None:
             return "upscale"
-        if self.placement is not None:
+        if self.placement is not None or self.mask is not None:
             return "inpaint"
         return "img2img"
 

@@ -36,6 +36,8 @@ class ActionRequest:
     settings: Settings
     preset: ModelPreset
     """The defaults in effect for the parent's model (``--draft`` applied), for size budgets."""
+    mask: SourceImage | None = None
+    """The region a member marked on ``source`` (Vary (Region)), in the image store."""
 
     @property
     def budget(self) -> int:
@@ -154,12 +156,16 @@ def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
 
 
 def derived_draft(
-    action: Action, request: ActionRequest, flag_defaults: dict[str, FlagValue]
+    action: Action,
+    request: ActionRequest,
+    flag_defaults: dict[str, FlagValue],
+    edited: Prompt | None = None,
 ) -> DraftSpec:
-    """The draft of ``action``'s job: the parent's prompt and flags, its resolved values when
-    the action inherits them, then the action's own fields."""
+    """The draft of ``action``'s job: the parent's prompt and flags (or the member's
+    ``edited`` prompt, whose text is then resolved afresh), its resolved values when the action
+    inherits them, then the action's own fields."""
     parent = request.parent
-    prompt = Prompt(
+    prompt = edited or Prompt(
         raw=parent.prompt,
         parts=parent.parts,
         image_prompts=parent.image_prompts,
@@ -173,7 +179,8 @@ def derived_draft(
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)
     if action.inherit:
-        draft.positive, draft.negative = parent.prompt, parent.negative_prompt
+        if edited is None:
+            draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset
         for name in INHERITED_FIELDS:
             setattr(draft, name, getattr(parent, name))

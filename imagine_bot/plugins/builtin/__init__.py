@@ -6,6 +6,7 @@ The order below is the order their implementations of a hook are called in.
 BUILTIN_PLUGINS = (
     "midjourney_flags",
     "actions",
+    "region",
     "grammar",
     "model_preset",
     "prompt_text",
