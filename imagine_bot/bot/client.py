@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -23,8 +23,12 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.imagine",
     "imagine_bot.bot.exts.preferences",
     "imagine_bot.bot.exts.admin",
+    "imagine_bot.bot.exts.region",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
+
+ButtonHandler = Callable[[discord.Interaction[Any], str, str, int], Awaitable[None]]
+"""What a job button's press does: (interaction, action, job id, image index)."""
 
 
 class ImagineBot(commands.Bot):
@@ -42,6 +46,8 @@ class ImagineBot(commands.Bot):
         self.watcher = JobWatcher(self)
         self.web = WebServer(app)
         """Extensions add their pages in ``setup``; it starts once they are all loaded."""
+        self.button_handlers: dict[str, ButtonHandler] = {}
+        """Actions whose button does something else than derive a job at once (open a page)."""
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -89,4 +95,5 @@ class ImagineBot(commands.Bot):
     async def press(
         self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
     ) -> None:
-        await self.desk.press(interaction, action, job_id, index)
+        handler = self.button_handlers.get(action, self.desk.press)
+        await handler(interaction, action, job_id, index)

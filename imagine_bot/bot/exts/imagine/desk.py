@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 ECHO_MENTIONS = discord.AllowedMentions.none()
 """Prompt text is user input: an ``@everyone`` in it must ping nobody."""
+ALREADY_STARTED = "That is already started."
 
 
 class JobDesk:
@@ -93,7 +94,7 @@ class JobDesk:
         else:
             try:
                 specs = await self._app.planner.derive(
-                    parent.spec, action, index, _source(parent, index)
+                    parent.spec, action, index, source_image(parent, index)
                 )
             except UserError as error:
                 await self._tell(interaction, str(error))
@@ -181,19 +182,10 @@ class JobDesk:
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        new_jobs = [job for job in jobs if job.message_id is None]
-        if not new_jobs:  # a double click or a repeated interaction: the job is under way
-            await interaction.followup.send("That is already started.", ephemeral=True)
+        if not await self.announce(channel, jobs):
+            # a double click or a repeated interaction: the job is under way
+            await interaction.followup.send(ALREADY_STARTED, ephemeral=True)
             return
-        for job in new_jobs:
-            position = await service.queue_position(job.id)
-            line = messages.job_line(
-                job.spec, self._flags, job.owner_id, messages.waiting(position)
-            )
-            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
-            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
-            await service.set_message(job.id, message.channel.id, message.id)
-            self.bot.watcher.follow(job, message)
         notes = list(
             dict.fromkeys(
                 warning for job in jobs for warning in (*job.spec.warnings, *job.warnings)
@@ -204,8 +196,24 @@ class JobDesk:
             "\n".join([summary, *(f"⚠️ {note}" for note in notes)]), ephemeral=True
         )
 
+    async def announce(self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]) -> bool:
+        """Post a waiting message for each of ``jobs`` not posted yet and follow it to its
+        result; False when every one was posted before (a repeated submission)."""
+        service = self._app.service
+        new_jobs = [job for job in jobs if job.message_id is None]
+        for job in new_jobs:
+            position = await service.queue_position(job.id)
+            line = messages.job_line(
+                job.spec, self._flags, job.owner_id, messages.waiting(position)
+            )
+            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
+            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
+            await service.set_message(job.id, message.channel.id, message.id)
+            self.bot.watcher.follow(job, message)
+        return bool(new_jobs)
 
-def _source(job: JobRecord, index: int) -> SourceImage | None:
+
+def source_image(job: JobRecord, index: int) -> SourceImage | None:
     """Image ``index`` (1-4) of a finished job, as an action's starting point."""
     if not 1 <= index <= len(job.image_shas):
         return None
