@@ -58,10 +58,18 @@ function paint(target, colour, all) {
   for (const shape of all) trace(target, shape);
 }
 
+// Once something is marked, the rest of the image is veiled, so the region stands out on
+// any picture; the veil's strength is the canvas's CSS opacity.
 function redraw() {
+  const marks = drawing ? [...shapes, drawing] : shapes;
+  context.globalCompositeOperation = "source-over";
   context.clearRect(0, 0, width, height);
-  // Opaque on the canvas and translucent through the canvas's CSS opacity: overlaps stay even.
-  paint(context, "rgb(88, 101, 242)", drawing ? [...shapes, drawing] : shapes);
+  if (marks.length) {
+    context.fillStyle = "#000";
+    context.fillRect(0, 0, width, height);
+    context.globalCompositeOperation = "destination-out";
+    paint(context, "#000", marks);
+  }
   undoButton.disabled = shapes.length === 0;
   submitButton.disabled = shapes.length === 0;
 }
