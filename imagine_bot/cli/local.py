@@ -1,4 +1,5 @@
-"""``imagine-bot upscale | vary | zoom | pan IMAGE``: the buttons' actions on a local file.
+"""``imagine-bot upscale | vary | vary-region | zoom | pan IMAGE``: the buttons' actions on a
+local file.
 
 The same stages as a button press: the file goes into the image store, a parent spec stands
 for the job that made it (its prompt from ``--prompt``, else from the PNG's generation
@@ -19,7 +20,9 @@ from tqdm import tqdm
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.files import save_result
+from imagine_bot.engine.images.masks import read_mask
 from imagine_bot.engine.images.store import PARAMETERS_KEY, ImageStore, StoredImage
 from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.manager import build_plugin_manager
@@ -45,6 +48,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     vary = _command(commands, "vary", "four variations of an image (Vary (Subtle) / (Strong))")
     vary.add_argument("--strong", action="store_true", help="looser variations (default: subtle)")
     vary.set_defaults(action=lambda args: "vary_strong" if args.strong else "vary_subtle")
+
+    region = _command(commands, "vary-region", "repaint the region of an image a mask marks")
+    region.add_argument(
+        "--mask",
+        type=Path,
+        required=True,
+        help="a PNG the size of the image: white where to repaint, black (or transparent) kept",
+    )
+    region.set_defaults(action=lambda args: "vary_region")
 
     zoom = _command(commands, "zoom", "zoom out of an image: the scene around it is painted in")
     zoom.add_argument(
@@ -93,7 +105,8 @@ def run_image_command(args: argparse.Namespace, settings: Settings) -> int:
     source = SourceImage(sha256=stored.sha256)
     prompt = args.prompt or saved_prompt(args.image)
     size = (stored.width, stored.height)
-    spec = asyncio.run(derive_from_file(planner, action, size, source, prompt, args.model))
+    mask = store_mask(args.mask, size, settings) if getattr(args, "mask", None) else None
+    spec = asyncio.run(derive_from_file(planner, action, size, source, prompt, args.model, mask))
     for warning in spec.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     runner = JobRunner(manager, ModelRegistry(settings))
@@ -125,11 +138,12 @@ async def derive_from_file(
     source: SourceImage,
     prompt: str | None,
     model: str | None,
+    mask: SourceImage | None = None,
 ) -> GenerationSpec:
     """``action``'s spec for a stored image of ``size``, as if a job of ``prompt`` made it."""
     specs = await planner.plan(prompt or DEFAULT_PROMPT, model=model)
     parent = specs[0].model_copy(update={"width": size[0], "height": size[1]})
-    (spec,) = await planner.derive(parent, action, 1, source)
+    (spec,) = await planner.derive(parent, action, 1, source, mask=mask)
     return spec
 
 
@@ -140,6 +154,16 @@ def store_input(path: Path, settings: Settings) -> StoredImage:
 
     limits = settings.fetch.model_copy(update={"max_side": MAX_SIDE})
     return store_image_file(path, limits, ImageStore(settings.paths.store))
+
+
+def store_mask(path: Path, size: tuple[int, int], settings: Settings) -> SourceImage:
+    """The mask file, checked against the image's ``size``, in the image store."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"Cannot read the mask {path}: {error.strerror}.") from None
+    stored = ImageStore(settings.paths.store).put(read_mask(data, size))
+    return SourceImage(sha256=stored.sha256)
 
 
 def saved_prompt(path: Path) -> str | None:
