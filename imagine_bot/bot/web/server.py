@@ -19,6 +19,7 @@ from aiohttp import web
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.web.links import BadLink, LinkSigner, load_secret
+from imagine_bot.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,14 @@ class WebServer:
         self._runner = web.AppRunner(self.application, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await self.stop()
+            raise UserError(
+                f"The web server cannot listen on {self.settings.listen} ({error.strerror}): "
+                "set [web] listen to a free address, or enabled = false."
+            ) from None
         host, port = self._runner.addresses[0][:2]
         self._bound_url = f"http://{host}:{port}"
         log.info("web server on %s (links point at %s)", self._bound_url, self.base_url)

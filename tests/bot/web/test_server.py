@@ -13,6 +13,7 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.web.links import BadLink
 from imagine_bot.bot.web.server import SERVER, WebServer
 from imagine_bot.config import load_settings
+from imagine_bot.engine.errors import UserError
 
 routes = web.RouteTableDef()
 
@@ -87,6 +88,15 @@ async def test_request_bodies_are_capped(server: WebServer) -> None:
 async def test_static_files_are_served(server: WebServer) -> None:
     status, text = await fetch("GET", f"{server.base_url}/static/page.css")
     assert status == 200 and "--accent" in text
+
+
+async def test_an_address_in_use_is_a_plain_error(server: WebServer, tmp_path: Path) -> None:
+    taken = server.base_url.removeprefix("http://")
+    settings = load_settings(
+        env={"IMAGINE_PATHS__DATA_DIR": str(tmp_path), "IMAGINE_WEB__LISTEN": taken}
+    )
+    with pytest.raises(UserError, match=f"cannot listen on {taken}"):
+        await WebServer(ImagineApp.build(settings)).start()
 
 
 def test_listen_must_be_host_and_port() -> None:

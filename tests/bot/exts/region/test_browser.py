@@ -3,6 +3,8 @@ rectangle, edit the prompt, submit; and refused links. Needs `apt-get install ch
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import shutil
 import time
@@ -107,6 +109,55 @@ async def test_draw_a_rectangle_edit_the_prompt_and_submit(
     assert overlap > 0.9, overlap  # the rectangle as drawn, edge pixels aside; no undone mark
     message = await result_message(world, job)
     assert "Vary (Region)" in message.content
+
+
+async def drawn_mask(page: Page) -> np.ndarray:
+    """What Submit would send: the page's mask PNG, as booleans (True = repaint)."""
+    data_url = await page.evaluate(
+        """async () => {
+            const blob = await maskBlob();
+            return await new Promise((done) => {
+                const reader = new FileReader();
+                reader.onload = () => done(reader.result);
+                reader.readAsDataURL(blob);
+            });
+        }"""
+    )
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L")) >= 128
+
+
+async def test_lasso_and_brush_mark_what_they_cover_and_undo_drops_them(
+    world: World, browser: Browser
+) -> None:
+    single = await single_image(world)
+    context = await browser.new_context(viewport=PHONE, has_touch=True)
+    page = await context.new_page()
+    await page.goto(await editor_link(world, single))
+    shown = await page.locator("#marks").bounding_box()
+    assert shown is not None
+    scale = shown["width"] / 128
+
+    async def stroke(points: list[tuple[int, int]]) -> None:
+        await page.mouse.move(shown["x"] + points[0][0] * scale, shown["y"] + points[0][1] * scale)
+        await page.mouse.down()
+        for x, y in points[1:]:
+            await page.mouse.move(shown["x"] + x * scale, shown["y"] + y * scale, steps=3)
+        await page.mouse.up()
+
+    await page.click("[data-tool=lasso]")
+    await stroke([(10, 10), (60, 10), (10, 60)])  # a triangle, closed by the tool
+    await page.click("[data-tool=brush]")
+    await stroke([(80, 100), (120, 100)])
+    mask = await drawn_mask(page)
+    assert mask[15, 15] and mask[40, 12] and not mask[50, 50]  # inside / outside the triangle
+    assert mask[100, 100] and not mask[60, 100]  # on the brush stroke / away from it
+    await page.click("#undo")
+    assert not (await drawn_mask(page))[100, 100]
+    await page.click("#undo")
+    assert not (await drawn_mask(page)).any()
+    assert await page.is_disabled("#submit")
+    await context.close()
 
 
 async def test_expired_and_other_members_links_are_refused(
