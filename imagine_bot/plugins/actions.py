@@ -14,7 +14,14 @@ from typing import Literal
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.spec import DraftSpec, FlagValue, GenerationSpec, Prompt, SourceImage
+from imagine_bot.engine.spec import (
+    INHERITED_FIELDS,
+    DraftSpec,
+    FlagValue,
+    GenerationSpec,
+    Prompt,
+    SourceImage,
+)
 
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""
@@ -122,23 +129,6 @@ class ActionRegistry:
         return [a for a in self if a.scope == scope and a.applies_to(spec)]
 
 
-INHERITED_FIELDS = (
-    "model",
-    "width",
-    "height",
-    "steps",
-    "guidance",
-    "scheduler",
-    "lane",
-    "blend",
-    "chaos",
-    "stop",
-    "tile",
-)
-"""Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
-and ``negative_prompt``); seeds, source, strength and geometry are the action's to set."""
-
-
 def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
     """The preset the parent ran with: its model's, made cheaper when it was a ``--draft`` of
     that same model (a separate draft model is its own preset)."""
@@ -161,9 +151,9 @@ def derived_draft(
     flag_defaults: dict[str, FlagValue],
     edited: Prompt | None = None,
 ) -> DraftSpec:
-    """The draft of ``action``'s job: the parent's prompt and flags (or the member's
-    ``edited`` prompt, whose text is then resolved afresh), its resolved values when the action
-    inherits them, then the action's own fields."""
+    """The draft of ``action``'s job: the parent's prompt and flags and, when the action
+    inherits them, its resolved values (or the member's ``edited`` prompt, resolved afresh at
+    the parent's size), then the action's own fields."""
     parent = request.parent
     prompt = edited or Prompt(
         raw=parent.prompt,
@@ -178,9 +168,11 @@ def derived_draft(
     # Always the parent's stored images, never the URLs again: they may have expired.
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)
-    if action.inherit:
-        if edited is None:
-            draft.positive, draft.negative = parent.prompt, parent.negative_prompt
+    if action.inherit and edited is not None:
+        # Remix: the edited text and flags are resolved afresh; only the size is the image's.
+        draft.width, draft.height = parent.width, parent.height
+    elif action.inherit:
+        draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset
         for name in INHERITED_FIELDS:
             setattr(draft, name, getattr(parent, name))

@@ -148,7 +148,7 @@ class JobPlanner:
         the image store). ``prompt`` is the member's edit of the parent's prompt (Remix);
         ``mask`` the region they marked (Vary (Region)).
 
-        Enters the flow at the transform stage (DESIGN.md, step 8): the action pre-sets its
+        Enters the flow at the transform stage (docs/design.md, step 8): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
         fill the rest, and the spec is frozen and validated like any other.
         """

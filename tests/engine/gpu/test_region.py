@@ -89,11 +89,16 @@ async def test_an_edited_prompt_replaces_the_text_and_keeps_the_size(
 ) -> None:
     source, mask = stored
     (edited,) = await planner.derive(
-        parent[0], "vary_region", 2, source, prompt="a red fox --no water", mask=mask
+        parent[0], "vary_region", 2, source, prompt="a red fox --no water --chaos 50", mask=mask
     )
     assert "a red fox" in edited.prompt and "lighthouse" not in edited.prompt
-    assert "water" in edited.negative_prompt
-    assert (edited.width, edited.height) == (128, 128)
+    assert "water" in edited.negative_prompt and edited.chaos == 0.5
+    assert (edited.width, edited.height, edited.mask) == (128, 128, mask)
+    (wide,) = await planner.derive(
+        parent[0], "vary_region", 2, source, prompt="a red fox --ar 3:2", mask=mask
+    )
+    assert (wide.width, wide.height) == (128, 128)  # the mask is the image's size
+    assert any("--ar" in warning for warning in wide.warnings)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from imagine_bot.bot.exts.imagine.desk import ALREADY_STARTED, source_image
 from imagine_bot.bot.web.links import BadLink, Link
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.masks import read_mask
-from imagine_bot.engine.jobs.records import JobRecord, Requester
+from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
 from imagine_bot.engine.spec import SourceImage
 from imagine_bot.plugins.builtin.region import VARY_REGION
 
@@ -124,7 +124,7 @@ class RegionEditor:
         try:
             return await self._submit(request, visit)
         except UserError as error:
-            return answer(400, str(error))
+            return answer(400, messages.user_error(error))
         finally:
             self._submitting.discard(nonce)
 
@@ -151,7 +151,7 @@ class RegionEditor:
             specs,
             interaction_id=visit.link.nonce,
             channel_id=visit.link.channel_id or None,
-            parent=(visit.job.id, VARY_REGION, visit.link.index),
+            parent=Parent(visit.job.id, VARY_REGION, visit.link.index),
         )
         if not await self.bot.desk.announce(visit.channel, jobs):
             return answer(409, ALREADY_STARTED)
