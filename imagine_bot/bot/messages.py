@@ -15,10 +15,15 @@ MAX_PROMPT_ECHO = 1500
 """Messages hold 2000 characters; the rest of the line needs room too."""
 
 
+def prompt_text(spec: GenerationSpec, flags: FlagRegistry) -> str:
+    """The prompt as the user wrote it, flags included (to edit it, or to echo it)."""
+    pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
+    return " ".join(piece for piece in pieces if piece)
+
+
 def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:
     """The prompt as the user wrote it, flags included, safe to show in bold."""
-    pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
-    text = " ".join(piece for piece in pieces if piece)
+    text = prompt_text(spec, flags)
     if len(text) > MAX_PROMPT_ECHO:
         text = text[: MAX_PROMPT_ECHO - 1] + "…"
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))

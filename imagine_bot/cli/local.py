@@ -1,5 +1,5 @@
 """The commands that run on this machine, without Discord: ``imagine`` and ``parse`` (a prompt)
-and ``upscale | vary | zoom | pan IMAGE`` (the buttons' actions on a local file).
+and ``upscale | vary | vary-region | zoom | pan IMAGE`` (the buttons' actions on a local file).
 
 Both kinds go through the bot's stages. A prompt is planned (``JobPlanner.plan``); an image
 command puts the file into the image store, lets a parent spec stand for the job that made it
@@ -25,8 +25,10 @@ from tqdm import tqdm
 from imagine_bot.app import Planning
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.decode import store_image_file
 from imagine_bot.engine.images.files import save_result
+from imagine_bot.engine.images.masks import read_mask
 from imagine_bot.engine.images.store import PARAMETERS_KEY, StoredImage
 from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage, SourceImage
 from imagine_bot.plugins.flags import FlagRegistry
@@ -72,6 +74,15 @@ def add_local_commands(commands: Commands) -> None:
     )
     vary.add_argument("--strong", action="store_true", help="looser variations (default: subtle)")
     vary.set_defaults(action=lambda args: "vary_strong" if args.strong else "vary_subtle")
+
+    region = _image_command(commands, "vary-region", "repaint the region of an image a mask marks")
+    region.add_argument(
+        "--mask",
+        type=Path,
+        required=True,
+        help="a PNG the size of the image: white where to repaint, black (or transparent) kept",
+    )
+    region.set_defaults(action=lambda args: "vary_region")
 
     zoom = _image_command(
         commands, "zoom", "zoom out of an image: the scene around it is painted in"
@@ -154,7 +165,8 @@ def _run_image_command(args: argparse.Namespace, settings: Settings) -> int:
     prompt = args.prompt or saved_prompt(args.image)
     size = (stored.width, stored.height)
     planner = planning.planner
-    spec = asyncio.run(derive_from_file(planner, action, size, source, prompt, args.model))
+    mask = store_mask(args.mask, size, planning) if getattr(args, "mask", None) else None
+    spec = asyncio.run(derive_from_file(planner, action, size, source, prompt, args.model, mask))
     _print_warnings(spec.warnings)
     run_locally(planning, [spec], planner.actions[action].label, args.output)
     return 0
@@ -167,11 +179,12 @@ async def derive_from_file(
     source: SourceImage,
     prompt: str | None,
     model: str | None,
+    mask: SourceImage | None = None,
 ) -> GenerationSpec:
     """``action``'s spec for a stored image of ``size``, as if a job of ``prompt`` made it."""
     specs = await planner.plan(prompt or DEFAULT_PROMPT, model=model)
     parent = specs[0].model_copy(update={"width": size[0], "height": size[1]})
-    (spec,) = await planner.derive(parent, action, 1, source)
+    (spec,) = await planner.derive(parent, action, 1, source, mask=mask)
     return spec
 
 
@@ -180,6 +193,16 @@ def store_input(path: Path, planning: Planning) -> StoredImage:
     limits, first frame, RGB) but at its own size: the actions scale it where they need to."""
     limits = planning.settings.fetch.model_copy(update={"max_side": MAX_SIDE})
     return store_image_file(path, limits, planning.images)
+
+
+def store_mask(path: Path, size: tuple[int, int], planning: Planning) -> SourceImage:
+    """The mask file, checked against the image's ``size``, in the image store."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"Cannot read the mask {path}: {error.strerror}.") from None
+    stored = planning.images.put(read_mask(data, size))
+    return SourceImage(sha256=stored.sha256)
 
 
 def saved_prompt(path: Path) -> str | None:

@@ -43,6 +43,8 @@ class ActionRequest:
     settings: Settings
     preset: ModelPreset
     """The defaults in effect for the parent's model (``--draft`` applied), for size budgets."""
+    mask: SourceImage | None = None
+    """The region a member marked on ``source`` (Vary (Region)), in the image store."""
 
     @property
     def budget(self) -> int:
@@ -152,12 +154,16 @@ def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
 
 
 def derived_draft(
-    action: Action, request: ActionRequest, flag_defaults: dict[str, FlagValue]
+    action: Action,
+    request: ActionRequest,
+    flag_defaults: dict[str, FlagValue],
+    edited: Prompt | None = None,
 ) -> DraftSpec:
-    """The draft of ``action``'s job: the parent's prompt and flags, its resolved values when
-    the action inherits them, then the action's own fields."""
+    """The draft of ``action``'s job: the parent's prompt and flags and, when the action
+    inherits them, its resolved values (or the member's ``edited`` prompt, resolved afresh at
+    the parent's size), then the action's own fields."""
     parent = request.parent
-    prompt = Prompt(
+    prompt = edited or Prompt(
         raw=parent.prompt,
         parts=parent.parts,
         image_prompts=parent.image_prompts,
@@ -170,7 +176,10 @@ def derived_draft(
     # Always the parent's stored images, never the URLs again: they may have expired.
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)
-    if action.inherit:
+    if action.inherit and edited is not None:
+        # Remix: the edited text and flags are resolved afresh; only the size is the image's.
+        draft.width, draft.height = parent.width, parent.height
+    elif action.inherit:
         draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset
         for name in INHERITED_FIELDS:

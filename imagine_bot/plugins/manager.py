@@ -21,6 +21,7 @@ BUILTIN_PREFIX = "builtin."
 BUILTIN_PLUGINS = (
     "midjourney_flags",
     "actions",
+    "region",
     "grammar",
     "model_preset",
     "prompt_text",

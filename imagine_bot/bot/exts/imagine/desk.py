@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -29,12 +29,20 @@ if TYPE_CHECKING:
 
 ECHO_MENTIONS = discord.AllowedMentions.none()
 """Prompt text is user input: an ``@everyone`` in it must ping nobody."""
+ALREADY_STARTED = "That is already started."
+
+
+PressHandler = Callable[[discord.Interaction[Any], JobRecord, int], Awaitable[None]]
+"""Handles a let-through press of one action's button: (interaction, parent job, index)."""
 
 
 class JobDesk:
     def __init__(self, app: ImagineApp, watcher: JobWatcher) -> None:
         self._app = app
         self._watcher = watcher
+        self.handlers: dict[str, PressHandler] = {}
+        """Actions whose button does something else than derive a job at once (open a page);
+        extensions add theirs in ``setup``."""
 
     async def imagine(
         self,
@@ -78,12 +86,14 @@ class JobDesk:
         U1-U4 show one image; the others derive a new job from ``parent``."""
         if action == SELECT:
             await self._select(interaction, parent, index)
+        elif action in self.handlers:
+            await self.handlers[action](interaction, parent, index)
         elif action not in self._app.planner.actions:
             await self._tell(interaction, "That button is not available yet on this server.")
         else:
             try:
                 specs = await self._app.planner.derive(
-                    parent.spec, action, index, _source(parent, index)
+                    parent.spec, action, index, source_image(parent, index)
                 )
             except UserError as error:
                 await self._tell(interaction, messages.user_error(error))
@@ -177,20 +187,10 @@ class JobDesk:
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        new_jobs = [job for job in jobs if job.message_id is None]
-        if not new_jobs:  # a double click or a repeated interaction: the job is under way
-            await interaction.followup.send("That is already started.", ephemeral=True)
+        if not await self.announce(channel, jobs):
+            # a double click or a repeated interaction: the job is under way
+            await interaction.followup.send(ALREADY_STARTED, ephemeral=True)
             return
-        for job in new_jobs:
-            position = await service.queue_position(job.id)
-            planner = self._app.planner
-            line = messages.job_line(
-                job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(position)
-            )
-            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
-            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
-            await service.set_message(job.id, message.channel.id, message.id)
-            self._watcher.follow(job, message)
         notes = list(
             dict.fromkeys(
                 warning for job in jobs for warning in (*job.spec.warnings, *job.warnings)
@@ -201,8 +201,25 @@ class JobDesk:
             "\n".join([summary, *(f"⚠️ {note}" for note in notes)]), ephemeral=True
         )
 
+    async def announce(self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]) -> bool:
+        """Post a waiting message for each of ``jobs`` not posted yet and follow it to its
+        result; False when every one was posted before (a repeated submission)."""
+        service = self._app.service
+        new_jobs = [job for job in jobs if job.message_id is None]
+        for job in new_jobs:
+            position = await service.queue_position(job.id)
+            planner = self._app.planner
+            line = messages.job_line(
+                job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(position)
+            )
+            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
+            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
+            await service.set_message(job.id, message.channel.id, message.id)
+            self._watcher.follow(job, message)
+        return bool(new_jobs)
 
-def _source(job: JobRecord, index: int) -> SourceImage | None:
+
+def source_image(job: JobRecord, index: int) -> SourceImage | None:
     """Image ``index`` (1-4) of a finished job, as an action's starting point."""
     if not 1 <= index <= len(job.image_shas):
         return None
