@@ -20,6 +20,7 @@ ACTION_TITLES = {
     "upscale_creative": "Upscaled (Creative)",
     "zoom_out_2x": "Zoom Out",
     "zoom_out_1_5x": "Zoom Out",
+    "zoom_custom": "Zoom Out",
     "make_square": "Make Square",
     "pan_left": "Pan Left",
     "pan_right": "Pan Right",
@@ -29,10 +30,15 @@ ACTION_TITLES = {
 }
 
 
+def prompt_text(spec: GenerationSpec, flags: FlagRegistry) -> str:
+    """The prompt as the user wrote it, flags included (preferences applied), as plain text."""
+    pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
+    return " ".join(piece for piece in pieces if piece)
+
+
 def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:
     """The prompt as the user wrote it, flags included, safe to show in bold."""
-    pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
-    text = " ".join(piece for piece in pieces if piece)
+    text = prompt_text(spec, flags)
     if len(text) > MAX_PROMPT_ECHO:
         text = text[: MAX_PROMPT_ECHO - 1] + "…"
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))

@@ -21,6 +21,7 @@ from imagine_bot.engine.spec import (
     DraftSpec,
     FlagValue,
     GenerationSpec,
+    Prompt,
     ReferenceImage,
     SourceImage,
 )
@@ -136,7 +137,14 @@ class JobPlanner:
             ]
 
     async def derive(
-        self, parent: GenerationSpec, action: str, index: int, source: SourceImage | None
+        self,
+        parent: GenerationSpec,
+        action: str,
+        index: int,
+        source: SourceImage | None,
+        *,
+        prompt: str | None = None,
+        macros: Mapping[str, str] | None = None,
     ) -> list[GenerationSpec]:
         """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
@@ -144,7 +152,9 @@ class JobPlanner:
 
         Enters the flow at the transform stage (DESIGN.md, step 8): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
-        fill the rest, and the spec is frozen and validated like any other.
+        fill the rest, and the spec is frozen and validated like any other. ``prompt`` is the
+        member's edit of the parent's prompt (Remix, with their ``macros``): parsed by the same
+        grammar as /imagine, it must make exactly one job; the parent's stored images stay.
         """
         chosen = self.actions[action]
         if not chosen.applies_to(parent):
@@ -160,10 +170,25 @@ class JobPlanner:
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
         )
-        draft = derived_draft(chosen, request, self.flags.defaults())
+        edited = None if prompt is None else self._edited(prompt, macros or {})
+        draft = derived_draft(chosen, request, self.flags.defaults(), edited)
         self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
         spec = draft.freeze(self._ignored_warnings)
         for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
             if inspect.isawaitable(outcome):
                 await outcome
         return [spec]
+
+    def _edited(self, text: str, macros: Mapping[str, str]) -> Prompt:
+        prompts = self.manager.hook.imagine_parse(
+            text=expand_macros(text, macros), flags=self.flags
+        )
+        if prompts is None:
+            raise RuntimeError("no plugin implements imagine_parse")
+        if len(prompts) != 1:
+            raise PromptError(
+                f"The edited prompt makes {len(prompts)} prompts; a button makes one job, so "
+                "leave out the {a, b} choices."
+            )
+        edited: Prompt = prompts[0]
+        return edited

@@ -18,6 +18,7 @@ from imagine_bot.bot.access import may_press, place_refusal, role_ids
 from imagine_bot.bot.confirm import confirm
 from imagine_bot.bot.delivery import stored_upload, with_retries
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
+from imagine_bot.bot.exts.remix.form import open_prompt_form
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import JobRecord, Requester
@@ -52,17 +53,29 @@ class JobDesk:
         style: discord.Attachment | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        refusal = place_refusal(self._app.settings.discord, interaction)
-        if refusal:
-            await interaction.followup.send(refusal, ephemeral=True)
-            return
         attachments = [
             ReferenceImage(role=role, source=attachment.url)
             for role, attachment in (("image", image), ("style", style))
             if attachment is not None
         ]
+        await self.imagine_prompts(interaction, [prompt], attachments)
+
+    async def imagine_prompts(
+        self,
+        interaction: discord.Interaction[Any],
+        prompts: Sequence[str],
+        attachments: Sequence[ReferenceImage] = (),
+    ) -> None:
+        """/imagine of each of ``prompts`` as one request, once the interaction is deferred
+        (also the /describe buttons)."""
+        refusal = place_refusal(self._app.settings.discord, interaction)
+        if refusal:
+            await interaction.followup.send(refusal, ephemeral=True)
+            return
         try:
-            specs = await self._plan(interaction, prompt, attachments)
+            specs = [
+                spec for text in prompts for spec in await self.plan(interaction, text, attachments)
+            ]
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
             return
@@ -71,12 +84,23 @@ class JobDesk:
             interaction, f"This prompt makes {len(specs)} jobs (4 images each). Run them all?"
         ):
             return
-        await self._start(interaction, specs, parent=None)
+        await self.start(interaction, specs, parent=None)
 
     async def press(
-        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+        self,
+        interaction: discord.Interaction[Any],
+        action: str,
+        job_id: str,
+        index: int,
+        prompt: str | None = None,
     ) -> None:
-        """A job button: U1-U4 show one image; the others derive a new job from this one."""
+        """A job button: U1-U4 show one image; the others derive a new job from this one.
+
+        In Remix mode and for Custom Zoom the press opens the prompt form instead, whose
+        submission comes back here with the member's edited ``prompt``.
+        """
+        if prompt is None and await open_prompt_form(self.bot, interaction, action, job_id, index):
+            return
         # A silent acknowledgement first (Discord allows 3 s), then the answers as follow-ups.
         await interaction.response.defer()
         parent = await self._app.service.job(job_id)
@@ -91,14 +115,27 @@ class JobDesk:
         elif action not in self._app.planner.actions:
             await self._tell(interaction, "That button is not available yet on this server.")
         else:
-            try:
-                specs = await self._app.planner.derive(
-                    parent.spec, action, index, _source(parent, index)
-                )
-            except UserError as error:
-                await self._tell(interaction, str(error))
-                return
-            await self._start(interaction, specs, parent=(parent.id, action, index))
+            await self._derive(interaction, parent, action, index, prompt)
+
+    async def _derive(
+        self,
+        interaction: discord.Interaction[Any],
+        parent: JobRecord,
+        action: str,
+        index: int,
+        prompt: str | None = None,
+    ) -> None:
+        """Start ``action`` on image ``index`` of ``parent``, with the member's edit of its
+        prompt when given."""
+        macros = None if prompt is None else await self._app.service.macros(interaction.user.id)
+        try:
+            specs = await self._app.planner.derive(
+                parent.spec, action, index, _source(parent, index), prompt=prompt, macros=macros
+            )
+        except UserError as error:
+            await self._tell(interaction, str(error))
+            return
+        await self.start(interaction, specs, parent=(parent.id, action, index))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -119,7 +156,7 @@ class JobDesk:
         )
         await self._app.service.mark_delivered(job.id)
 
-    async def _plan(
+    async def plan(
         self,
         interaction: discord.Interaction[Any],
         text: str,
@@ -160,7 +197,7 @@ class JobDesk:
         """A private answer to the person who pressed or typed."""
         await interaction.followup.send(text, ephemeral=True)
 
-    async def _start(
+    async def start(
         self,
         interaction: discord.Interaction[Any],
         specs: Sequence[GenerationSpec],

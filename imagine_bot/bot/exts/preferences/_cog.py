@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
+from imagine_bot.bot.preferences import LANES, REMIX, STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
 from imagine_bot.plugins.builtin.grammar import parse_flags
 
@@ -49,11 +49,11 @@ class SettingButton(
         service = bot.app.service
         user_id = interaction.user.id
         if self.key == "reset":
-            for key in ("model", "stylize", "lane", "raw"):
+            for key in ("model", "stylize", "lane", "raw", REMIX):
                 await service.set_preference(user_id, key, None)
-        elif self.key == "raw":
+        elif self.key in ("raw", REMIX):
             current = await service.preferences(user_id)
-            await service.set_preference(user_id, "raw", not current.get("raw"))
+            await service.set_preference(user_id, self.key, not current.get(self.key))
         else:
             await service.set_preference(user_id, self.key, self.value)
         await interaction.response.edit_message(view=await settings_panel(bot, user_id))
@@ -75,6 +75,7 @@ async def settings_panel(bot: ImagineBot, user_id: int) -> discord.ui.View:
             SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
         )
     view.add_item(SettingButton("raw", "toggle", "Raw mode", bool(preferences.get("raw")), 3))
+    view.add_item(SettingButton(REMIX, "toggle", "Remix mode", bool(preferences.get(REMIX)), 3))
     view.add_item(SettingButton("reset", "all", "Reset settings", False, 3))
     return view
 
@@ -86,7 +87,7 @@ class Preferences(commands.Cog):
     def __init__(self, bot: ImagineBot) -> None:
         self.bot = bot
 
-    @app_commands.command(description="Your default model, stylize, speed and raw mode")
+    @app_commands.command(description="Your default model, stylize, speed, raw and remix mode")
     async def settings(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
         panel = await settings_panel(self.bot, interaction.user.id)
