@@ -154,7 +154,8 @@ class JobPlanner:
         fields on a draft built from the parent's prompt and flags, then the transform hooks
         fill the rest, and the spec is frozen and validated like any other. ``prompt`` is the
         member's edit of the parent's prompt (Remix, with their ``macros``): parsed by the same
-        grammar as /imagine, it must make exactly one job; the parent's stored images stay.
+        grammar as /imagine, it must make exactly one job. The parent's stored images stay; when
+        the parent had none, images the edit links to are fetched as for /imagine.
         """
         chosen = self.actions[action]
         if not chosen.applies_to(parent):
@@ -173,6 +174,7 @@ class JobPlanner:
         edited = None if prompt is None else self._edited(prompt, macros or {})
         draft = derived_draft(chosen, request, self.flags.defaults(), edited)
         self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
+        await self._fetch_references([draft])  # images an edited prompt links to
         spec = draft.freeze(self._ignored_warnings)
         for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
             if inspect.isawaitable(outcome):

@@ -24,7 +24,26 @@ from imagine_bot.engine.gpu.tiny import ensure_tiny_model
 
 _SEED = 20261201
 _SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-_WORDS = "a the red blue cat boat house tree lake sky man woman on in of with at near".split()
+_WORDS = [
+    "a",
+    "the",
+    "red",
+    "blue",
+    "cat",
+    "boat",
+    "house",
+    "tree",
+    "lake",
+    "sky",
+    "man",
+    "woman",
+    "on",
+    "in",
+    "of",
+    "with",
+    "at",
+    "near",
+]
 _SIDE = 32
 _LAYERS = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2}
 

@@ -95,8 +95,7 @@ class Describer:
         self._caption_processor, self._rank_processor = caption_processor, rank_processor
         with torch.no_grad():
             self._word_embeddings = {
-                name: self._text_embeddings(words)
-                for name, words in self.vocabulary.lists.items()
+                name: self._text_embeddings(words) for name, words in self.vocabulary.lists.items()
             }
 
     # --- per image -----------------------------------------------------------------------

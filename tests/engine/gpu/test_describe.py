@@ -1,4 +1,4 @@
-"""/describe on the GPU worker: tiny random BLIP and CLIP models, saved and loaded like real ones."""
+"""/describe on the GPU worker: tiny random BLIP and CLIP models, saved and loaded as real ones."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagine_bot.config import Settings
+from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec, SourceImage
@@ -16,6 +16,9 @@ from imagine_bot.plugins.builtin.actions import diffusion_size
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner
+from tests.engine.conftest import FetcherFactory
+from tests.support.https_server import Server
+from tests.support.tiny_adapter import adapter_env, tiny_adapter
 
 SOURCE = SourceImage(sha256="0" * 64, job_id="parent-job", index=2)
 
@@ -149,3 +152,21 @@ async def test_custom_zoom_places_the_image_exactly_as_zoom_out(
     expected = result.images[0].resize((place.width, place.height), Image.Resampling.LANCZOS)
     inner = np.asarray(expected, dtype=np.int16)[band:-band, band:-band]
     assert np.array_equal(custom[kept], inner)
+
+
+async def test_an_image_the_edit_links_to_is_fetched(
+    test_env: dict[str, str],
+    settings: Settings,
+    make_fetcher: FetcherFactory,
+    server: Server,
+    parent: GenerationSpec,
+) -> None:
+    with_adapter = load_settings(
+        env={**test_env, **adapter_env(tiny_adapter(settings.paths.models))}
+    )
+    planner = JobPlanner(with_adapter, build_plugin_manager(with_adapter), fetcher=make_fetcher())
+    url = server.url("/red.png")
+    (spec,) = await planner.derive(parent, "reroll", 0, None, prompt=f"{url} a red fox")
+    (ref,) = spec.references
+    assert (ref.source, ref.role) == (url, "image") and ref.sha256 is not None
+    assert server.hits == {"/red.png": 1}
