@@ -18,6 +18,7 @@ from PIL import Image
 from yarl import URL
 
 from imagine_bot.app import ImagineApp
+from imagine_bot.bot.client import ImagineBot
 from imagine_bot.bot.exts.blend._cog import count_refusal
 from imagine_bot.bot.exts.describe._cog import prompts_in
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
@@ -157,6 +158,19 @@ async def test_a_form_submitted_twice_makes_one_job(
     assert len([job for job in await jobs(app, world) if job.parent_id is not None]) == 1
 
 
+async def test_a_form_opened_before_a_restart_still_works(
+    world: World, app: ImagineApp, hold: Hold
+) -> None:
+    grid = await grid_of(world, "a red fox")
+    await remix_on(world)
+    shown = await world.alice.click(grid, label="V3")
+    await world.env.restart_bot(ImagineBot(app))
+    await hold()
+    await world.alice.submit_modal(shown, {"prompt": "a fox made of glass"})
+    (child,) = [job for job in await jobs(app, world) if job.parent_id is not None]
+    assert child.spec.prompt == "a fox made of glass"
+
+
 async def test_an_invalid_edit_is_one_line_and_queues_nothing(
     world: World, app: ImagineApp
 ) -> None:
@@ -211,6 +225,7 @@ async def test_describe_gives_four_prompts_and_each_button_imagines_one(
     assert all(prompt.endswith(" --ar 3:2") for prompt in prompts.values())
     owner = world.alice.id
     assert button_ids(answer) == [f"describe:{owner}:{k}" for k in (1, 2, 3, 4, 0)]
+    await world.env.restart_bot(ImagineBot(app))  # the buttons need nothing but the message
     await hold()
     await world.alice.click(answer, label="3")
     (job,) = await jobs(app, world)
