@@ -27,6 +27,9 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.preferences",
     "imagine_bot.bot.exts.admin",
     "imagine_bot.bot.exts.region",
+    "imagine_bot.bot.exts.remix",
+    "imagine_bot.bot.exts.describe",
+    "imagine_bot.bot.exts.blend",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 

@@ -9,6 +9,8 @@ from imagine_bot.config import Settings
 from imagine_bot.engine.spec import Lane
 
 STYLIZE_LEVELS = {"low": 50, "med": 100, "high": 250, "very_high": 750}
+REMIX = "remix"
+"""The preference that makes V1-V4, Reroll, Vary, Zoom and Pan open the prompt for editing."""
 
 
 def preference_flags(preferences: Mapping[str, Any], settings: Settings) -> list[str]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.web import WebSettings
 
 SchedulerName = Literal[
@@ -330,6 +331,7 @@ class Settings(_Section):
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
     web: WebSettings = WebSettings()
+    describe: DescribeSettings = DescribeSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

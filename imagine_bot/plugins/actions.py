@@ -26,6 +26,10 @@ from imagine_bot.engine.spec import (
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""
 
+PromptEditing = Literal["never", "remix", "always"]
+"""When pressing the button first opens the prompt for editing: never, in the member's Remix
+mode, or always (Custom Zoom, whose factor is a flag of the prompt)."""
+
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -95,6 +99,9 @@ class Action:
     help: str = ""
     title: str | None = None
     """The result message's name for the job ("Zoomed Out 2x"); None: the label; "" for none."""
+    edit_prompt: PromptEditing = "never"
+    """Whether the press opens the prompt for editing before the job is queued; the edited
+    prompt replaces the parent's (``JobPlanner.derive(prompt=...)``)."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -159,9 +166,13 @@ def derived_draft(
     flag_defaults: dict[str, FlagValue],
     edited: Prompt | None = None,
 ) -> DraftSpec:
-    """The draft of ``action``'s job: the parent's prompt and flags and, when the action
-    inherits them, its resolved values (or the member's ``edited`` prompt, resolved afresh at
-    the parent's size), then the action's own fields."""
+    """The draft of ``action``'s job: the parent's prompt and flags, its resolved values when
+    the action inherits them, then the action's own fields.
+
+    An ``edited`` prompt (Remix) replaces the parent's, and then nothing is inherited: the
+    transform hooks resolve text, model, size, steps and the rest from its flags, as for a new
+    prompt (they are the parent's, preferences included, unless the member changed them).
+    """
     parent = request.parent
     prompt = edited or Prompt(
         raw=parent.prompt,
@@ -176,10 +187,7 @@ def derived_draft(
     # Always the parent's stored images, never the URLs again: they may have expired.
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)
-    if action.inherit and edited is not None:
-        # Remix: the edited text and flags are resolved afresh; only the size is the image's.
-        draft.width, draft.height = parent.width, parent.height
-    elif action.inherit:
+    if action.inherit and edited is None:
         draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset
         for name in INHERITED_FIELDS:

@@ -142,15 +142,18 @@ class JobPlanner:
         *,
         prompt: str | None = None,
         mask: SourceImage | None = None,
+        macros: Mapping[str, str] | None = None,
     ) -> list[GenerationSpec]:
         """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
-        the image store). ``prompt`` is the member's edit of the parent's prompt (Remix);
-        ``mask`` the region they marked (Vary (Region)).
+        the image store). ``mask`` is the region the member marked (Vary (Region)).
 
         Enters the flow at the transform stage (docs/design.md, step 6): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
-        fill the rest, and the spec is frozen and validated like any other.
+        fill the rest, and the spec is frozen and validated like any other. ``prompt`` is the
+        member's edit of the parent's prompt (Remix, with their ``macros``): parsed by the same
+        grammar as /imagine, it must make exactly one job. The parent's stored images stay; when
+        the parent had none, images the edit links to are fetched as for /imagine.
         """
         chosen = self.actions[action]
         if not chosen.applies_to(parent):
@@ -167,9 +170,10 @@ class JobPlanner:
             preset=parent_preset(self.settings, parent),
             mask=mask,
         )
-        edited = None if prompt is None else self._one_prompt(prompt)
+        edited = None if prompt is None else self._edited(prompt, macros or {})
         draft = derived_draft(chosen, request, self.flags.defaults(), edited)
         self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
+        await self._fetch_references([draft])  # images an edited prompt links to
         spec = draft.freeze(self._ignored_warnings)
         for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
             if inspect.isawaitable(outcome):
@@ -182,11 +186,11 @@ class JobPlanner:
             raise RuntimeError("no plugin implements imagine_parse")
         return prompts
 
-    def _one_prompt(self, text: str) -> Prompt:
-        prompts = self._parse(text)
+    def _edited(self, text: str, macros: Mapping[str, str]) -> Prompt:
+        prompts = self._parse(expand_macros(text, macros))
         if len(prompts) != 1:
             raise PromptError(
-                f"That prompt makes {len(prompts)} prompts; an edited prompt must be one "
-                "(remove the {...} choices)."
+                f"The edited prompt makes {len(prompts)} prompts; a button makes one job, so "
+                "leave out the {a, b} choices."
             )
         return prompts[0]

@@ -22,6 +22,8 @@ def vary_region(draft: DraftSpec, request: ActionRequest) -> None:
     if request.mask is None:
         raise UserError("Vary (Region) needs a region: mark it in the editor its button opens.")
     draft.mask = request.mask
+    # The mask is the image's size; an edited prompt (Remix) resolves the rest afresh.
+    draft.width, draft.height = request.parent.width, request.parent.height
     draft.strength = 1.0
     new_seed(draft)
 

@@ -16,11 +16,16 @@ from imagine_bot.plugins.actions import Action, ActionRegistry
 
 
 class JobPresses(Protocol):
-    """What a job button needs from the bot: the job, who may press, and the press itself."""
+    """What a job button needs from the bot: a form instead of a job, the check of who may
+    press, and the press itself."""
 
-    async def job(self, job_id: str) -> JobRecord | None: ...
+    async def open_form(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+    ) -> bool: ...
 
-    def may_press(self, user: discord.User | discord.Member, owner_id: int) -> bool: ...
+    async def let_through(
+        self, interaction: discord.Interaction[Any], job_id: str
+    ) -> JobRecord | None: ...
 
     async def press(
         self, interaction: discord.Interaction[Any], parent: JobRecord, action: str, index: int
@@ -88,19 +93,12 @@ class JobButton(
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """Only the job's owner (or whom the settings allow) may press; anyone else is told so,
-        privately."""
-        # A silent acknowledgement first (Discord allows 3 s); every answer after it follows up.
-        await interaction.response.defer()
+        privately. A press answered with a form (Remix) goes no further."""
         desk = _desk(interaction)
-        self.job = await desk.job(self.job_id)
-        if self.job is None:
-            refusal = "That job is no longer stored on this server."
-        elif not desk.may_press(interaction.user, self.job.owner_id):
-            refusal = "Only the person who started this job can use its buttons."
-        else:
-            return True
-        await interaction.followup.send(refusal, ephemeral=True)
-        return False
+        if await desk.open_form(interaction, self.action, self.job_id, self.index):
+            return False
+        self.job = await desk.let_through(interaction, self.job_id)
+        return self.job is not None
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         assert self.job is not None  # interaction_check ran first

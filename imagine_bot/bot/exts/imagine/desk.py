@@ -34,6 +34,8 @@ ALREADY_STARTED = "That is already started."
 
 PressHandler = Callable[[discord.Interaction[Any], JobRecord, int], Awaitable[None]]
 """Handles a let-through press of one action's button: (interaction, parent job, index)."""
+FormOpener = Callable[[discord.Interaction[Any], str, str, int], Awaitable[bool]]
+"""Answers a press (interaction, action, job id, index) with a form; False when it does not."""
 
 
 class JobDesk:
@@ -43,6 +45,8 @@ class JobDesk:
         self.handlers: dict[str, PressHandler] = {}
         """Actions whose button does something else than derive a job at once (open a page);
         extensions add theirs in ``setup``."""
+        self.form: FormOpener | None = None
+        """Opens the prompt form a press may answer with (the remix extension sets it)."""
 
     async def imagine(
         self,
@@ -52,17 +56,29 @@ class JobDesk:
         style: discord.Attachment | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        refusal = place_refusal(self._app.settings.discord, interaction)
-        if refusal:
-            await interaction.followup.send(refusal, ephemeral=True)
-            return
         attachments = [
             ReferenceImage(role=role, source=attachment.url)
             for role, attachment in (("image", image), ("style", style))
             if attachment is not None
         ]
+        await self.imagine_prompts(interaction, [prompt], attachments)
+
+    async def imagine_prompts(
+        self,
+        interaction: discord.Interaction[Any],
+        prompts: Sequence[str],
+        attachments: Sequence[ReferenceImage] = (),
+    ) -> None:
+        """/imagine of each of ``prompts`` as one request, once the interaction is deferred
+        (also the /describe buttons)."""
+        refusal = place_refusal(self._app.settings.discord, interaction)
+        if refusal:
+            await interaction.followup.send(refusal, ephemeral=True)
+            return
         try:
-            specs = await self._plan(interaction, prompt, attachments)
+            specs = [
+                spec for text in prompts for spec in await self.plan(interaction, text, attachments)
+            ]
         except UserError as error:
             await interaction.followup.send(messages.user_error(error), ephemeral=True)
             return
@@ -71,19 +87,45 @@ class JobDesk:
             interaction, f"This prompt makes {len(specs)} jobs (4 images each). Run them all?"
         ):
             return
-        await self._start(interaction, specs, parent=None)
+        await self.start(interaction, specs, parent=None)
 
-    async def job(self, job_id: str) -> JobRecord | None:
-        return await self._app.service.job(job_id)
+    async def let_through(
+        self, interaction: discord.Interaction[Any], job_id: str
+    ) -> JobRecord | None:
+        """Acknowledge a press (Discord allows 3 s; every answer after it follows up) and load
+        its job; None, with a private refusal sent, when the job is gone or the presser may not
+        use its buttons."""
+        await interaction.response.defer()
+        job = await self._app.service.job(job_id)
+        if job is None:
+            refusal = "That job is no longer stored on this server."
+        elif not may_press(self._app.settings.discord, interaction.user, job.owner_id):
+            refusal = "Only the person who started this job can use its buttons."
+        else:
+            return job
+        await self._tell(interaction, refusal)
+        return None
 
-    def may_press(self, user: discord.User | discord.Member, owner_id: int) -> bool:
-        return may_press(self._app.settings.discord, user, owner_id)
+    async def open_form(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+    ) -> bool:
+        """Answer a press with a form instead of a job (Remix), when an extension set one up
+        and the press asks for it; True when the form was opened."""
+        if self.form is None:
+            return False
+        return await self.form(interaction, action, job_id, index)
 
     async def press(
-        self, interaction: discord.Interaction[Any], parent: JobRecord, action: str, index: int
+        self,
+        interaction: discord.Interaction[Any],
+        parent: JobRecord,
+        action: str,
+        index: int,
+        prompt: str | None = None,
     ) -> None:
-        """A press its button let through (already deferred, by someone who may press it):
-        U1-U4 show one image; the others derive a new job from ``parent``."""
+        """A press let through (deferred, by someone who may press it): U1-U4 show one image;
+        the others derive a new job from ``parent``, with the member's edit of its ``prompt``
+        when they sent one (Remix)."""
         if action == SELECT:
             await self._select(interaction, parent, index)
         elif action in self.handlers:
@@ -91,14 +133,30 @@ class JobDesk:
         elif action not in self._app.planner.actions:
             await self._tell(interaction, "That button is not available yet on this server.")
         else:
-            try:
-                specs = await self._app.planner.derive(
-                    parent.spec, action, index, source_image(parent, index)
-                )
-            except UserError as error:
-                await self._tell(interaction, messages.user_error(error))
-                return
-            await self._start(interaction, specs, parent=Parent(parent.id, action, index))
+            await self._derive(interaction, parent, action, index, prompt)
+
+    async def _derive(
+        self,
+        interaction: discord.Interaction[Any],
+        parent: JobRecord,
+        action: str,
+        index: int,
+        prompt: str | None,
+    ) -> None:
+        macros = None if prompt is None else await self._app.service.macros(interaction.user.id)
+        try:
+            specs = await self._app.planner.derive(
+                parent.spec,
+                action,
+                index,
+                source_image(parent, index),
+                prompt=prompt,
+                macros=macros,
+            )
+        except UserError as error:
+            await self._tell(interaction, messages.user_error(error))
+            return
+        await self.start(interaction, specs, parent=Parent(parent.id, action, index))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -119,7 +177,7 @@ class JobDesk:
         )
         await self._app.service.mark_delivered(job.id)
 
-    async def _plan(
+    async def plan(
         self,
         interaction: discord.Interaction[Any],
         text: str,
@@ -166,7 +224,7 @@ class JobDesk:
         """A private answer to the person who pressed or typed."""
         await interaction.followup.send(text, ephemeral=True)
 
-    async def _start(
+    async def start(
         self,
         interaction: discord.Interaction[Any],
         specs: Sequence[GenerationSpec],

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.preferences import STYLIZE_LEVELS
+from imagine_bot.bot.preferences import REMIX, STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.spec import Lane
 from imagine_bot.plugins.syntax import parse_flags
@@ -53,11 +53,11 @@ class SettingButton(
         service = app.service
         user_id = interaction.user.id
         if self.key == "reset":
-            for key in ("model", "stylize", "lane", "raw"):
+            for key in ("model", "stylize", "lane", "raw", REMIX):
                 await service.set_preference(user_id, key, None)
-        elif self.key == "raw":
+        elif self.key in ("raw", REMIX):
             current = await service.preferences(user_id)
-            await service.set_preference(user_id, "raw", not current.get("raw"))
+            await service.set_preference(user_id, self.key, not current.get(self.key))
         else:
             await service.set_preference(user_id, self.key, self.value)
         await interaction.response.edit_message(view=await settings_panel(app, user_id))
@@ -79,6 +79,7 @@ async def settings_panel(app: ImagineApp, user_id: int) -> discord.ui.View:
             SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
         )
     view.add_item(SettingButton("raw", "toggle", "Raw mode", bool(preferences.get("raw")), 3))
+    view.add_item(SettingButton(REMIX, "toggle", "Remix mode", bool(preferences.get(REMIX)), 3))
     view.add_item(SettingButton("reset", "all", "Reset settings", False, 3))
     return view
 
@@ -90,7 +91,7 @@ class Preferences(commands.Cog):
     def __init__(self, app: ImagineApp) -> None:
         self.app = app
 
-    @app_commands.command(description="Your default model, stylize, speed and raw mode")
+    @app_commands.command(description="Your default model, stylize, speed, raw and remix mode")
     async def settings(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
         panel = await settings_panel(self.app, interaction.user.id)
