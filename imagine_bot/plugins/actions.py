@@ -129,6 +129,7 @@ INHERITED_FIELDS = (
     "scheduler",
     "lane",
     "blend",
+    "loras",
     "chaos",
     "stop",
     "tile",
@@ -160,7 +161,7 @@ def derived_draft(
     the action inherits them, then the action's own fields."""
     parent = request.parent
     prompt = Prompt(
-        raw=parent.prompt,
+        raw=parent.typed_prompt or parent.prompt,
         parts=parent.parts,
         image_prompts=parent.image_prompts,
         flags=dict(parent.flags),
