@@ -1,9 +1,9 @@
 """``imagine-bot upscale | vary | zoom | pan IMAGE``: the buttons' actions on a local file.
 
 The same stages as a button press: the file goes into the image store, a parent spec stands
-for the job that made it (its prompt from ``--prompt``, else from the PNG's generation
-parameters when it is one of ours, else a neutral one; its size is the file's), the action
-derives the new spec (``JobPlanner.derive``) and the GPU worker runs it (``JobRunner``).
+for the job that made it (its prompt from ``--prompt``, else the prompt as typed that our PNGs
+carry, else A1111's generation parameters, else a neutral one; its size is the file's), the
+action derives the new spec (``JobPlanner.derive``) and the GPU worker runs it (``JobRunner``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tqdm import tqdm
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.images.files import save_result
-from imagine_bot.engine.images.store import PARAMETERS_KEY, ImageStore, StoredImage
+from imagine_bot.engine.images.store import PARAMETERS_KEY, PROMPT_KEY, ImageStore, StoredImage
 from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
@@ -143,12 +143,16 @@ def store_input(path: Path, settings: Settings) -> StoredImage:
 
 
 def saved_prompt(path: Path) -> str | None:
-    """The prompt imagine-bot (or A1111) saved in a PNG's generation parameters, if any."""
+    """The prompt saved in a PNG: as typed (flags and ``::`` weights included) when
+    imagine-bot made it, else the first line of A1111's generation parameters, if any."""
     try:
         with Image.open(path, formats=("PNG",)) as image:
+            typed = image.info.get(PROMPT_KEY)
             parameters = image.info.get(PARAMETERS_KEY)
     except (OSError, UnidentifiedImageError, ValueError):
         return None
+    if isinstance(typed, str) and typed.strip():
+        return typed.strip()
     if not isinstance(parameters, str) or not parameters.strip():
         return None
     return parameters.splitlines()[0].strip() or None
