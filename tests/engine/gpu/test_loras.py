@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,7 +138,7 @@ async def test_a_lora_of_another_family_is_refused_naming_both(lora_planner: Job
 
 
 async def test_unknown_loras_and_bad_weights_are_prompt_errors(lora_planner: JobPlanner) -> None:
-    with pytest.raises(PromptError, match="no LoRA 'inc'. Did you mean ink?"):
+    with pytest.raises(PromptError, match=r"no LoRA 'inc'\. Did you mean ink\?"):
         await lora_planner.plan("a lighthouse --lora inc")
     with pytest.raises(PromptError, match="from -4 to 4"):
         await lora_planner.plan("a lighthouse --lora ink::9")
