@@ -1,11 +1,12 @@
 """What a result's PNGs say about how they were made: A1111's ``parameters`` text (which
 A1111, sd-parsers and sd-prompt-reader read), the prompt as typed and the spec as JSON."""
 
+from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.images.store import PROMPT_KEY, SPEC_KEY
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 from imagine_bot.plugins import hookimpl
 
-SAMPLER_NAMES = {
+SAMPLER_NAMES: dict[SchedulerName, str] = {
     "default": "Default",
     "euler": "Euler",
     "euler_a": "Euler a",
@@ -34,7 +35,7 @@ def parameters_text(spec: GenerationSpec, seed: int) -> str:
     share of the preset's steps."""
     settings: dict[str, object] = {
         "Steps": spec.steps_run,
-        "Sampler": SAMPLER_NAMES.get(spec.scheduler, spec.scheduler),
+        "Sampler": SAMPLER_NAMES[spec.scheduler],
         "CFG scale": spec.guidance,
         "Seed": seed,
         "Size": f"{spec.width}x{spec.height}",
