@@ -21,6 +21,8 @@ def preference_flags(preferences: Mapping[str, Any], settings: Settings) -> list
         chosen.append(f"--v {preset.versions[0]}")
     elif preset is not None and preset.niji:
         chosen.append(f"--niji {preset.niji[0]}")
+    elif preset is not None:
+        chosen.append(f"--model {preferences['model']}")
     if preferences.get("stylize") in STYLIZE_LEVELS:
         chosen.append(f"--stylize {STYLIZE_LEVELS[preferences['stylize']]}")
     if preferences.get("lane") in set(Lane):

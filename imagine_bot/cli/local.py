@@ -3,9 +3,10 @@ and ``upscale | vary | vary-region | zoom | pan IMAGE`` (the buttons' actions on
 
 Both kinds go through the bot's stages. A prompt is planned (``JobPlanner.plan``); an image
 command puts the file into the image store, lets a parent spec stand for the job that made it
-(its prompt from ``--prompt``, else from the PNG's generation parameters when it is one of
-ours, else a neutral one; its size is the file's) and derives the action's spec from it
-(``JobPlanner.derive``). :func:`run_locally` then runs the specs on the GPU worker thread.
+(its prompt from ``--prompt``, else the prompt as typed that our PNGs carry, else A1111's
+generation parameters, else a neutral one; its size is the file's) and derives the action's
+spec from it (``JobPlanner.derive``). :func:`run_locally` then runs the specs on the GPU worker
+thread.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.decode import store_image_file
 from imagine_bot.engine.images.files import save_result
 from imagine_bot.engine.images.masks import read_mask
-from imagine_bot.engine.images.store import PARAMETERS_KEY, StoredImage
+from imagine_bot.engine.images.store import PARAMETERS_KEY, PROMPT_KEY, StoredImage
 from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage, SourceImage
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.planner import JobPlanner
@@ -206,12 +207,16 @@ def store_mask(path: Path, size: tuple[int, int], planning: Planning) -> SourceI
 
 
 def saved_prompt(path: Path) -> str | None:
-    """The prompt imagine-bot (or A1111) saved in a PNG's generation parameters, if any."""
+    """The prompt saved in a PNG: as typed (flags and ``::`` weights included) when
+    imagine-bot made it, else the first line of A1111's generation parameters, if any."""
     try:
         with Image.open(path, formats=("PNG",)) as image:
+            typed = image.info.get(PROMPT_KEY)
             parameters = image.info.get(PARAMETERS_KEY)
     except (OSError, UnidentifiedImageError, ValueError):
         return None
+    if isinstance(typed, str) and typed.strip():
+        return typed.strip()
     if not isinstance(parameters, str) or not parameters.strip():
         return None
     return parameters.splitlines()[0].strip() or None

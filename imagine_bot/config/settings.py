@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
+from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.web import WebSettings
 
 SchedulerName = Literal[
@@ -70,6 +71,13 @@ class ModelPreset(_Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
     source: str = Field(min_length=1)
+    """A hub id, a diffusers folder, a single-file checkpoint (``.safetensors``/``.ckpt``) or
+    ``builtin:tiny``."""
+    config: str | None = None
+    """For a single-file ``source``: a diffusers folder or hub id of the same architecture whose
+    configs and tokenizers describe it (unset: the one diffusers infers, from the hub)."""
+    family: ModelFamily | None = None
+    """The model family, which the LoRAs used with it must fit (unset: no LoRAs)."""
     resolution: int = Field(1024, ge=64, le=4096, multiple_of=64)
     steps: int = Field(30, ge=1, le=200)
     guidance: float = Field(6.0, ge=0.0, le=30.0)
@@ -327,6 +335,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     actions: ActionSettings = ActionSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
+    loras: dict[str, LoraPreset] = Field(default_factory=dict)
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
@@ -85,6 +86,13 @@ class PromptPart(_Frozen):
     weight: float = 1.0
 
 
+class LoraUse(_Frozen):
+    """A ``[loras.NAME]`` preset a job applies, and at what weight."""
+
+    name: str
+    weight: float
+
+
 class Prompt(_Frozen):
     """One parsed prompt: a single expansion of its ``{a, b}`` permutations."""
 
@@ -159,6 +167,7 @@ class DraftSpec(BaseModel):
     reference_scales: dict[str, float] = Field(default_factory=dict)
     """The IP-Adapter scale of each role in ``references``."""
     blend: tuple[PromptPart, ...] | None = None
+    loras: tuple[LoraUse, ...] | None = None
     chaos: float | None = None
     stop: int | None = None
     tile: bool | None = None
@@ -198,6 +207,7 @@ class DraftSpec(BaseModel):
                 "negative_prompt": resolved.pop("negative"),
                 **resolved,
                 **{name: value for name, value in optional.items() if value is not None},
+                "typed_prompt": self.prompt.raw,
                 "parts": self.prompt.parts,
                 "image_prompts": self.prompt.image_prompts,
                 "flags": self.prompt.flags,
@@ -219,6 +229,9 @@ class GenerationSpec(_Frozen):
     """
 
     prompt: str
+    typed_prompt: str = ""
+    """The prompt as the member typed it, flags and ``::`` weights included (one expansion of
+    its ``{a, b}`` permutations, macros expanded): running it again gives this job."""
     parts: tuple[PromptPart, ...]
     negative_prompt: str
     image_prompts: tuple[str, ...] = ()
@@ -234,6 +247,8 @@ class GenerationSpec(_Frozen):
     blend: tuple[PromptPart, ...] = ()
     """``::`` multi-prompts: texts whose embeddings are blended by weight (see ``conditioning``).
     Empty: ``prompt`` is encoded as one text."""
+    loras: tuple[LoraUse, ...] = ()
+    """LoRA presets applied to the model for this job only (``--lora``)."""
     chaos: float = Field(0.0, ge=0.0, le=1.0)
     """Strength of the per-image conditioning noise that varies the images (``--chaos`` / 100)."""
     stop: int = Field(100, ge=1, le=100)
@@ -269,6 +284,19 @@ class GenerationSpec(_Frozen):
         return references
 
     @property
+    def steps_run(self) -> int:
+        """The sampling steps that really run: an image-to-image pass at ``strength`` runs
+        that share of ``steps`` (as diffusers does), ``--stop`` ends early, a pure upscale runs
+        none."""
+        if self.kind == "upscale" and self.strength is None:
+            return 0
+        scheduled = self.steps
+        if self.source is not None:
+            strength = 1.0 if self.strength is None else self.strength
+            scheduled = min(int(self.steps * strength), self.steps)
+        return steps_to_run(scheduled, self.stop)
+
+    @property
     def kind(self) -> GenerateKind:
         """Which pipeline the generate stage runs for this spec."""
         if self.source is None:
@@ -278,6 +306,11 @@ class GenerationSpec(_Frozen):
         if self.placement is not None or self.mask is not None:
             return "inpaint"
         return "img2img"
+
+
+def steps_to_run(total: int, stop: int) -> int:
+    """How many of ``total`` sampling steps ``--stop stop`` (a percentage) runs."""
+    return max(1, min(total, math.ceil(total * stop / 100)))
 
 
 ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale"})
@@ -316,6 +349,8 @@ class GenerationResult:
         self.grid: Image.Image | None = None
         self.parameters: list[str] = []
         """Per-image generation parameters (A1111 text), written into each PNG."""
+        self.png_text: dict[str, str] = {}
+        """More PNG text chunks, the same for every image (the typed prompt, the spec)."""
         self.warnings: list[str] = []
         """What the user should know about how it was made (e.g. an upscaler fallback)."""
         self.gpu_seconds = 0.0

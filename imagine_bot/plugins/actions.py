@@ -175,7 +175,7 @@ def derived_draft(
     """
     parent = request.parent
     prompt = edited or Prompt(
-        raw=parent.prompt,
+        raw=parent.typed_prompt or parent.prompt,
         parts=parent.parts,
         image_prompts=parent.image_prompts,
         flags=dict(parent.flags),

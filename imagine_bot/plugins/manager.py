@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "grammar",
     "model_preset",
     "prompt_text",
+    "loras",
     "aspect",
     "quality",
     "stylize",

@@ -82,7 +82,7 @@ def read_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
                     flag=flag.name,
                 )
         if flag.name in values:
-            if flag.kind != "terms":
+            if flag.kind != "terms" and not flag.repeatable:
                 raise PromptError(f"{flag.spelling} is given twice; keep one.", flag=flag.name)
             value = _merge_terms(values[flag.name], value)
         values[flag.name] = value

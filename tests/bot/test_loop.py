@@ -23,7 +23,7 @@ from imagine_bot.bot.exts.blend._cog import count_refusal
 from imagine_bot.bot.exts.describe._cog import prompts_in
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
 from imagine_bot.config import Settings, load_settings
-from imagine_bot.engine.errors import ImageFetchError
+from imagine_bot.engine.images.decode import ImageFetchError
 from imagine_bot.engine.images.fetch import ImageFetcher
 from imagine_bot.engine.jobs.records import JobRecord
 from tests.bot.conftest import SIMCORD, World, button_ids

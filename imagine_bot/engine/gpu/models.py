@@ -27,6 +27,7 @@ from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
+from imagine_bot.engine.gpu.checkpoints import load_pipeline
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
 from imagine_bot.engine.images.store import ImageStore
@@ -166,15 +167,7 @@ class ModelRegistry:
 
     def _load(self, name: str) -> DiffusionPipeline:
         preset = self.presets[name]
-        source = self._source_path(preset)
-        try:
-            pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
-        except (OSError, ValueError) as exc:
-            raise UserError(
-                f"The model {name!r} could not be loaded from {source}: {exc}. "
-                f"Check models.{name}.source in the settings and that the weights are "
-                "downloaded (models from the hub need network access once)."
-            ) from exc
+        pipeline = load_pipeline(name, preset, self._source_path(preset), self.dtype)
         acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline

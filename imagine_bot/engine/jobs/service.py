@@ -405,10 +405,12 @@ class JobService:
         self, result: GenerationResult
     ) -> tuple[list[StoredImage], StoredImage | None]:
         texts = result.parameters or [""] * len(result.images)
+        chunks = result.png_text
         images = [
-            self.images.put(image, text) for image, text in zip(result.images, texts, strict=True)
+            self.images.put(image, text, chunks)
+            for image, text in zip(result.images, texts, strict=True)
         ]
-        grid = self.images.put(result.grid, texts[0]) if result.grid is not None else None
+        grid = self.images.put(result.grid, texts[0], chunks) if result.grid is not None else None
         return images, grid
 
     def _progress_reporter(self, record: JobRecord) -> Callable[..., None]:

@@ -79,7 +79,9 @@ async def test_a_job_end_to_end_on_the_tiny_model(
     assert again.image_shas == done.image_shas and again.grid_sha == done.grid_sha
     direct = runner.submit(spec, JobControl()).result()
     assert (
-        ImageStore(real.path / "direct").put(direct.images[2], direct.parameters[2]).sha256
+        ImageStore(real.path / "direct")
+        .put(direct.images[2], direct.parameters[2], direct.png_text)
+        .sha256
         == (done.image_shas[2])
     )
     assert [e.done for e in real.seen(ProgressEvent, first.id)] == list(range(1, spec.steps + 1))  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -18,6 +19,17 @@ if TYPE_CHECKING:
     from imagine_bot.bot.exts.imagine.desk import JobDesk
 
 
+MAX_CHOICES = 25
+"""Discord shows at most this many autocomplete choices."""
+
+
+def matching(names: Iterable[str], current: str) -> list[app_commands.Choice[str]]:
+    """The names that contain what was typed so far, as autocomplete choices."""
+    typed = current.lower()
+    found = [name for name in names if typed in name.lower()]
+    return [app_commands.Choice(name=name, value=name) for name in found[:MAX_CHOICES]]
+
+
 class Imagine(commands.Cog):
     def __init__(self, app: ImagineApp, desk: JobDesk) -> None:
         self.app = app
@@ -28,6 +40,8 @@ class Imagine(commands.Cog):
         prompt="What to imagine, with Midjourney flags such as --ar 16:9 --no text",
         image="An image prompt (same as putting an image URL first)",
         style="A style reference image (same as --sref URL)",
+        model="A model preset (same as --model NAME)",
+        lora="A LoRA to apply (same as --lora NAME; add more with --lora in the prompt)",
     )
     async def imagine(
         self,
@@ -35,8 +49,32 @@ class Imagine(commands.Cog):
         prompt: app_commands.Range[str, 1, 4000],
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
+        model: str | None = None,
+        lora: str | None = None,
     ) -> None:
-        await self.desk.imagine(interaction, prompt, image, style)
+        options = [f"--model {model}" if model else "", f"--lora {lora}" if lora else ""]
+        text = " ".join(part for part in (prompt, *options) if part)
+        await self.desk.imagine(interaction, text, image, style)
+
+    @imagine.autocomplete("model")
+    async def _model_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return matching(self.app.settings.models, current)
+
+    @imagine.autocomplete("lora")
+    async def _lora_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The LoRAs that fit the model chosen in the same command (else the default one)."""
+        settings = self.app.settings
+        model = settings.models.get(str(interaction.namespace.model or settings.default_model))
+        fitting = {
+            name: lora
+            for name, lora in settings.loras.items()
+            if model is None or lora.family == model.family
+        }
+        return matching(fitting, current)
 
     @app_commands.command(description="Post one of your jobs again, with working buttons")
     @app_commands.describe(job_id="The job id (shown by /info and in the image file names)")

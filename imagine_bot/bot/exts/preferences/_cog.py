@@ -66,9 +66,10 @@ class SettingButton(
 async def settings_panel(app: ImagineApp, user_id: int) -> discord.ui.View:
     preferences = await app.service.preferences(user_id)
     view = discord.ui.View(timeout=None)
-    for name, preset in app.settings.models.items():
-        if preset.versions or preset.niji:
-            view.add_item(SettingButton("model", name, name, preferences.get("model") == name, 0))
+    # Rows 0 and 4 hold the models, five a row; /imagine's model option offers any number.
+    for index, name in enumerate(list(app.settings.models)[:10]):
+        chosen = preferences.get("model") == name
+        view.add_item(SettingButton("model", name, name, chosen, 0 if index < 5 else 4))
     for level in STYLIZE_LEVELS:
         label = f"Stylize {level.replace('_', ' ')}"
         view.add_item(
