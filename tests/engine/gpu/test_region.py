@@ -102,7 +102,7 @@ async def test_an_edited_prompt_replaces_the_text_and_keeps_the_size(
 
 @pytest.mark.parametrize(
     ("prompt", "message"),
-    [("{a fox, a cat}", "must be one"), ("a fox --ar 99", "--ar"), ("a fox --bogus", "bogus")],
+    [("{a fox, a cat}", "makes 2 prompts"), ("a fox --ar 99", "--ar"), ("a fox --bogus", "bogus")],
 )
 async def test_an_edited_prompt_that_is_invalid_is_refused(
     planner: JobPlanner,
