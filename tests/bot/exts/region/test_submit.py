@@ -71,7 +71,7 @@ BAD_INPUT = [
     ("a fox", b"x" * (5 * 1024 * 1024), 413, "larger than this server accepts (4 MB)"),
     ("   ", mask_png(), 400, "The prompt is empty"),
     ("a fox --ar 99", mask_png(), 400, "--ar"),
-    ("{a fox, a cat}", mask_png(), 400, "must be one"),
+    ("{a fox, a cat}", mask_png(), 400, "makes 2 prompts"),
 ]
 
 
