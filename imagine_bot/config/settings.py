@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from imagine_bot.config.workers import WorkerSettings
+
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
 ]
@@ -304,6 +306,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
+    workers: WorkerSettings = WorkerSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

@@ -274,6 +274,24 @@ class GenerationSpec(_Frozen):
             return "inpaint"
         return "img2img"
 
+    @property
+    def batch_key(self) -> tuple[object, ...] | None:
+        """Jobs with equal keys can share one pipeline call, each with its own prompt and seeds;
+        None: this job runs alone (image inputs, ``::`` blends, ``--chaos`` and extras are
+        per-call state a batch cannot mix)."""
+        if self.kind != "txt2img" or self.references or self.blend or self.chaos or self.extras:
+            return None
+        return (
+            self.model,
+            self.width,
+            self.height,
+            self.steps,
+            self.scheduler,
+            self.guidance,
+            self.stop,
+            self.tile,
+        )
+
 
 class GenerationResult:
     """What the worker produced for one spec; post-process hooks add to it in place."""

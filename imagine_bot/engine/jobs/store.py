@@ -290,20 +290,46 @@ class JobStore:
     def start_next(self, scheduler: FairScheduler) -> JobRecord | None:
         """Move the job the scheduler picks from queued to running; None when none may start."""
         with self.db.write() as session:
-            waiting = self._waiting(session)
-            running = dict(
-                session.exec(
-                    select(JobRow.owner_id, func.count())
-                    .where(col(JobRow.state) == JobState.RUNNING)
-                    .group_by(col(JobRow.owner_id))
-                ).all()
-            )
-            entry = scheduler.choose(waiting, running)
+            entry = scheduler.choose(self._waiting(session), self._running(session))
             if entry is None:
                 return None
             record = self._mark_running(session, self._row_or_fail(session, entry.job_id))
         scheduler.served(entry.owner_id)
         return record
+
+    def start_batch(self, scheduler: FairScheduler, max_images: int) -> list[JobRecord]:
+        """Start the job the scheduler picks and, behind it, the jobs it would pick next while
+        they share its ``batch_key`` and fit in ``max_images`` images together; [] when none
+        may start. Per-member running caps count every worker's jobs (they are in the table)."""
+        started: list[JobRecord] = []
+        with self.db.write() as session:
+            waiting, running = self._waiting(session), self._running(session)
+            while (entry := scheduler.choose(waiting, running)) is not None:
+                row = self._row_or_fail(session, entry.job_id)
+                spec = GenerationSpec.model_validate_json(row.spec)
+                if started and (
+                    spec.batch_key is None
+                    or spec.batch_key != started[0].spec.batch_key
+                    or sum(len(job.spec.seeds) for job in started) + len(spec.seeds) > max_images
+                ):
+                    break
+                started.append(self._mark_running(session, row))
+                scheduler.served(entry.owner_id)
+                if spec.batch_key is None:
+                    break
+                waiting.remove(entry)
+                running[entry.owner_id] = running.get(entry.owner_id, 0) + 1
+        return started
+
+    def _running(self, session: Session) -> dict[int, int]:
+        """How many jobs each member has running, on all workers together."""
+        return dict(
+            session.exec(
+                select(JobRow.owner_id, func.count())
+                .where(col(JobRow.state) == JobState.RUNNING)
+                .group_by(col(JobRow.owner_id))
+            ).all()
+        )
 
     def start(self, job_id: str) -> JobRecord:
         """Move this queued job to running, whatever the scheduler would pick (for tools,
@@ -395,6 +421,28 @@ class JobStore:
                 row.state = JobState.QUEUED
                 row.started_at = None
                 row.attempts = max(0, row.attempts - 1)
+                session.add(row)
+            return self._record(row)
+
+    def retry(self, job_id: str) -> JobRecord:
+        """A job whose worker died under it: back to the queue (its start counted) to run on
+        another worker, or failed and refunded once it was started ``queue.retry_limit`` extra
+        times. Nothing was charged for the lost run."""
+        with self.db.write() as session:
+            row = self._row_or_fail(session, job_id)
+            if row.state != JobState.RUNNING:
+                return self._record(row)
+            if row.attempts > self.queue.retry_limit:
+                self._end(
+                    session,
+                    row,
+                    JobState.FAILED,
+                    f"The GPU worker stopped {row.attempts} times while running this job, so it "
+                    "was given up. Your GPU time was refunded.",
+                )
+            else:
+                row.state = JobState.QUEUED
+                row.started_at = None
                 session.add(row)
             return self._record(row)
 
