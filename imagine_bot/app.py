@@ -4,8 +4,6 @@ together. The Discord client gets one of these and owns none of it, so a restart
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,11 +14,9 @@ from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
-log = logging.getLogger(__name__)
-
 if TYPE_CHECKING:
     from imagine_bot.engine.jobs.service import JobService
-    from imagine_bot.plugins.runner import JobRunner
+    from imagine_bot.workers import Workers
 
 
 @dataclass
@@ -29,36 +25,27 @@ class ImagineApp:
     manager: pluggy.PluginManager
     planner: JobPlanner
     images: ImageStore
-    runner: JobRunner
+    workers: Workers
     service: JobService
 
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
         # torch and diffusers load here, not at import: `imagine-bot parse` stays fast.
-        from imagine_bot.engine.gpu.models import ModelRegistry
         from imagine_bot.engine.jobs.service import JobService
-        from imagine_bot.plugins.runner import JobRunner
+        from imagine_bot.workers import build_workers
 
         manager = build_plugin_manager(settings)
         images = ImageStore(settings.paths.store)
-        runner = JobRunner(manager, ModelRegistry(settings))
-        service = JobService(settings, None, images, runner.submit)
-        return cls(settings, manager, JobPlanner(settings, manager), images, runner, service)
+        workers = build_workers(settings, manager)
+        service = JobService(settings, None, images, workers)
+        return cls(settings, manager, JobPlanner(settings, manager), images, workers, service)
 
     async def start(self) -> None:
         await self.service.start()
-        if self.settings.engine.warm_up:
-            # Load (and compile) the default model now, so the first user does not wait for it.
-            warm_up = self.runner.call(self.runner.models.warm_up, self.settings.default_model)
-            warm_up.add_done_callback(_report_warm_up)
+        # Local workers load (and compile) the default model now, Ray actors connect: neither
+        # blocks, and the first user does not wait for the model.
+        self.workers.start()
 
     async def stop(self) -> None:
         await self.service.stop()
-        self.runner.close()
-
-
-def _report_warm_up(done: Future[float]) -> None:
-    if done.exception() is not None:
-        log.error("warming up the default model failed", exc_info=done.exception())
-    else:
-        log.info("the default model is warm (%.1f s)", done.result())
+        self.workers.close()

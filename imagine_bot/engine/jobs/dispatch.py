@@ -165,7 +165,12 @@ class Dispatcher:
         free again when all of them have."""
         try:
             work = [
-                Work(active.record.spec, active.control, await self._inputs(active.record))
+                Work(
+                    active.record.id,
+                    active.record.spec,
+                    active.control,
+                    await self._inputs(active.record),
+                )
                 for active in actives
             ]
             futures = self.pool.run(work)

@@ -37,6 +37,7 @@ class EncodedImage:
 class Work:
     """One job for a worker."""
 
+    job_id: str
     spec: GenerationSpec
     control: JobControl
     inputs: Mapping[str, bytes] = field(default_factory=dict)
