@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -62,7 +63,7 @@ class LocalWorkerPool:
         if self.settings.engine.warm_up:
             for name, runner in zip(self.names, self.runners, strict=True):
                 warm_up = runner.call(runner.models.warm_up, self.settings.default_model)
-                warm_up.add_done_callback(lambda done, name=name: _report_warm_up(name, done))
+                warm_up.add_done_callback(functools.partial(_report_warm_up, name))
 
     def run(self, batch: Sequence[Work]) -> list[Future[WorkOutput]]:
         index = self._claim()

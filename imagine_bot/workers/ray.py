@@ -11,6 +11,7 @@ answers again. Ray itself is imported only when the pool starts.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import queue
@@ -72,13 +73,18 @@ class GpuWorker:
                 yield ("failed", index, UserError(self.error))
             return
         events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+
+        def progress(index: int, done: int, total: int) -> None:
+            events.put(("progress", index, done, total, None))
+
+        def preview(index: int, done: int, total: int, image: Image.Image) -> None:
+            events.put(("preview", index, done, total, image))
+
         controls = []
         for index, (job_id, _, inputs, preview_every) in enumerate(jobs):
             control = JobControl(
-                lambda done, total, i=index: events.put(("progress", i, done, total, None)),
-                on_preview=lambda done, total, image, i=index: events.put(
-                    ("preview", i, done, total, image)
-                ),
+                functools.partial(progress, index),
+                on_preview=functools.partial(preview, index),
                 preview_every=preview_every,
             )
             self.controls[job_id] = control
@@ -164,13 +170,14 @@ class RayWorkerPool:
         return outputs
 
     def close(self) -> None:
-        import ray
-
         self._closed.set()
         with self._lock:
             slots, self._slots = self._slots, []
-        for slot in slots:
-            ray.kill(slot.actor, no_restart=True)
+        if slots:
+            import ray
+
+            for slot in slots:
+                ray.kill(slot.actor, no_restart=True)
 
     # --- start-up ----------------------------------------------------------------------------
 
@@ -228,7 +235,7 @@ class RayWorkerPool:
 
         if self.workers.count:
             return self.workers.count
-        gpus = float(ray.cluster_resources().get("GPU", 0))
+        gpus = float(ray.cluster_resources().get("GPU", 0))  # type: ignore[no-untyped-call]
         per = self.workers.gpus_per_worker
         return int(gpus // per) if per else 0
 

@@ -140,7 +140,7 @@ class RunnerPool:
 
         def encoded(done: Future[GenerationResult]) -> None:
             if done.exception() is not None:
-                output.set_exception(done.exception())  # type: ignore[arg-type]
+                output.set_exception(done.exception())
                 return
             result = done.result()
             self._encoder.submit(
