@@ -42,6 +42,9 @@ SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
 }
+_LOADING = threading.Lock()
+"""Loading patches torch process-wide (accelerate's empty-weights init), so two workers'
+registries loading at once would break each other's models: one load at a time."""
 Variant = Literal["img2img", "inpaint"]
 _VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
 
@@ -166,7 +169,8 @@ class ModelRegistry:
         preset = self.presets[name]
         source = self._source_path(preset)
         try:
-            pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
+            with _LOADING:
+                pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
         except (OSError, ValueError) as exc:
             raise UserError(
                 f"The model {name!r} could not be loaded from {source}: {exc}. "
