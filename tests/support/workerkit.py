@@ -15,7 +15,6 @@ from imagine_bot.engine.jobs.records import (
     CancelledEvent,
     JobEvent,
     JobRecord,
-    JobState,
     ProgressEvent,
     Requester,
     SucceededEvent,
@@ -23,6 +22,7 @@ from imagine_bot.engine.jobs.records import (
 from imagine_bot.engine.jobs.service import JobService
 from imagine_bot.engine.jobs.storage import Database
 from imagine_bot.engine.jobs.storage.tables import LedgerRow
+from imagine_bot.engine.spec import JobState
 from tests.support.jobkit import make_spec, until
 
 ALICE, BOB = Requester(1), Requester(2)

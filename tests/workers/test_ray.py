@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.jobs.records import JobState, ProgressEvent, QueuedEvent, SucceededEvent
+from imagine_bot.engine.jobs.records import ProgressEvent, QueuedEvent, SucceededEvent
+from imagine_bot.engine.spec import JobState
 from imagine_bot.workers.ray import RayWorkerPool
 from tests.support.jobkit import tuned, until
 from tests.support.workerkit import ALICE, Bench, two_members_at_once_then_cancel

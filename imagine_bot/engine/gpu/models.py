@@ -24,6 +24,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
@@ -34,7 +35,8 @@ from imagine_bot.engine.spec import GenerationSpec
 if TYPE_CHECKING:
     from imagine_bot.engine.gpu.upscale import Upscaler
 
-SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    # every name of config.settings.SCHEDULERS but "default", the pipeline's own
     "euler": (EulerDiscreteScheduler, {}),
     "euler_a": (EulerAncestralDiscreteScheduler, {}),
     "ddim": (DDIMScheduler, {}),
@@ -156,7 +158,7 @@ class ModelRegistry:
             self._upscaler = Upscaler(self.settings)
         return self._upscaler
 
-    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
+    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: SchedulerName) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.
 
         Schedulers keep per-run state (step index, sigmas), so jobs never share one.

@@ -35,7 +35,6 @@ from imagine_bot.engine.jobs.records import (
     FailedEvent,
     JobEvent,
     JobRecord,
-    JobState,
     ProgressEvent,
     QueuedEvent,
     StartedEvent,
@@ -43,6 +42,7 @@ from imagine_bot.engine.jobs.records import (
 )
 from imagine_bot.engine.jobs.scheduler import FairScheduler
 from imagine_bot.engine.jobs.store import JobStore
+from imagine_bot.engine.spec import JobState
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.jobs.records import JobState, Requester
+from imagine_bot.engine.jobs.records import Requester
 from imagine_bot.engine.jobs.scheduler import FairScheduler
+from imagine_bot.engine.spec import JobState
 from tests.support.jobkit import make_spec, open_store, tuned
 
 ALICE, BOB, CAROL = Requester(1), Requester(2), Requester(3)
@@ -61,4 +62,4 @@ def test_a_job_whose_worker_died_is_queued_again_until_the_retry_limit(
     store.start_batch(scheduler, max_images=4)
     failed = store.retry(job.id)
     assert failed.state == JobState.FAILED and "stopped 2 times" in (failed.error or "")
-    assert store.quota_status(ALICE.user_id).held == 0
+    assert store.ledger.quota_status(ALICE.user_id).held == 0

@@ -9,8 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
+from imagine_bot.bot.preferences import STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.spec import Lane
 from imagine_bot.plugins.builtin.grammar import parse_flags
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ async def settings_panel(bot: ImagineBot, user_id: int) -> discord.ui.View:
         view.add_item(
             SettingButton("stylize", level, label, preferences.get("stylize") == level, 1)
         )
-    for lane in LANES:
+    for lane in Lane:
         view.add_item(
             SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
         )
