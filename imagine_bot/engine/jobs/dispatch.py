@@ -46,12 +46,11 @@ from imagine_bot.engine.spec import JobState
 
 log = logging.getLogger(__name__)
 
-Database = Callable[..., Awaitable[Any]]
+DatabaseCall = Callable[..., Awaitable[Any]]
 """``JobService._db``: runs a store method on the database threads."""
 
 IDLE_POLL = 1.0
-"""Seconds between looks at the pool while it has no free slot or no worker (e.g. Ray is
-unreachable): its capacity can come back without anyone waking the dispatcher."""
+"""Seconds between looks at the pool while it has no free slot (e.g. Ray is unreachable)."""
 
 
 @dataclass
@@ -76,7 +75,7 @@ class Dispatcher:
         pool: WorkerPool,
         images: ImageStore,
         *,
-        db: Database,
+        db: DatabaseCall,
         order: asyncio.Lock,
         publish: Callable[[JobEvent], None],
         emit: Callable[[JobEvent], None],
@@ -124,8 +123,9 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # A full pool is polled: its capacity can grow without anyone waking us.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+                await asyncio.wait_for(self._wake.wait(), None if self._has_slot() else IDLE_POLL)
             self._wake.clear()
             try:
                 while not self.paused and not self._stopping and self._has_slot():
