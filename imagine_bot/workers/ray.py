@@ -285,9 +285,12 @@ class RayWorkerPool:
         stream: Any,
         outputs: list[Future[WorkOutput]],
     ) -> None:
-        """Relay the actor's stream to the jobs' controls and futures (on its own thread)."""
+        """Relay the actor's stream to the jobs' controls and futures (on its own thread). The
+        futures are settled only once the slot is free again, so the dispatcher's next batch
+        always finds it free."""
         import ray
 
+        outcomes: dict[int, WorkOutput | BaseException] = {}
         cancelled: set[int] = set()
         try:
             for ref in stream:
@@ -298,10 +301,8 @@ class RayWorkerPool:
                         batch[index].control.report(done, total)
                     else:
                         batch[index].control.preview(done, total, _image(preview))
-                elif kind == "result":
-                    outputs[index].set_result(rest[0])
-                else:
-                    outputs[index].set_exception(rest[0])
+                else:  # "result" or "failed"
+                    outcomes[index] = rest[0]
                 for n, work in enumerate(batch):
                     if n not in cancelled and work.control.cancelled:
                         cancelled.add(n)
@@ -310,23 +311,19 @@ class RayWorkerPool:
             log.warning("GPU worker %s died mid-job (%s); Ray restarts it", slot.name, exc)
             with self._lock:
                 slot.alive = False
-            lost = WorkerLost(f"{slot.name} died")
-            for output in outputs:
-                if not output.done():
-                    output.set_exception(lost)
             self._watch_return(slot, restarted=True)
         except Exception as exc:
-            for output in outputs:
-                if not output.done():
-                    output.set_exception(exc)
-        finally:
-            with self._lock:
-                slot.busy = False
-                for work in batch:
-                    self._running.pop(work.job_id, None)
-            for output in outputs:
-                if not output.done():
-                    output.set_exception(WorkerLost(f"{slot.name} ended the stream early"))
+            outcomes = {n: outcomes.get(n, exc) for n in range(len(batch))}
+        with self._lock:
+            slot.busy = False
+            for work in batch:
+                self._running.pop(work.job_id, None)
+        for n, output in enumerate(outputs):
+            outcome = outcomes.get(n, WorkerLost(f"{slot.name} died"))
+            if isinstance(outcome, BaseException):
+                output.set_exception(outcome)
+            else:
+                output.set_result(outcome)
 
 
 def _remote_class() -> Any:
