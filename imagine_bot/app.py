@@ -1,6 +1,12 @@
-"""The composition root: everything the bot needs, built from settings, started and stopped
-together. The Discord client gets one of these and owns none of it, so a restarted client
-(or a test's second client) finds the same queue, database and images."""
+"""The composition root: every object of imagine-bot is built here from the settings, so the
+bot, the command line and the workers assemble the same things the same way.
+
+Two sizes: :class:`Planning` (settings, plugins, planner, image store) is all that turning
+prompts into specs needs, and stays cheap (no torch, no database: ``imagine-bot parse``);
+:class:`ImagineApp` adds the GPU workers (``[workers]``) and the job service the bot runs on. The Discord
+client gets an ImagineApp and owns none of it, so a restarted client (or a test's second
+client) finds the same queue, database and images.
+"""
 
 from __future__ import annotations
 
@@ -10,35 +16,54 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from imagine_bot.config import Settings
+from imagine_bot.engine.images.fetch import ImageFetcher
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
 if TYPE_CHECKING:
     from imagine_bot.engine.jobs.service import JobService
+    from imagine_bot.plugins.runner import JobRunner
     from imagine_bot.workers import Workers
 
 
 @dataclass
-class ImagineApp:
+class Planning:
     settings: Settings
     manager: pluggy.PluginManager
     planner: JobPlanner
     images: ImageStore
+
+    @classmethod
+    def build(cls, settings: Settings) -> Planning:
+        manager = build_plugin_manager(settings)
+        images = ImageStore(settings.paths.store)
+        fetcher = ImageFetcher(settings.fetch, images)
+        return cls(settings, manager, JobPlanner(settings, manager, fetcher=fetcher), images)
+
+    def new_runner(self) -> JobRunner:
+        """A GPU worker thread over these plugins; close it when done."""
+        # torch and diffusers load here, not at import: `imagine-bot parse` stays fast.
+        from imagine_bot.engine.gpu.models import ModelRegistry
+        from imagine_bot.plugins.runner import JobRunner
+
+        return JobRunner(self.manager, ModelRegistry(self.settings))
+
+
+@dataclass
+class ImagineApp(Planning):
     workers: Workers
     service: JobService
 
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
-        # torch and diffusers load here, not at import: `imagine-bot parse` stays fast.
         from imagine_bot.engine.jobs.service import JobService
         from imagine_bot.workers import build_workers
 
-        manager = build_plugin_manager(settings)
-        images = ImageStore(settings.paths.store)
-        workers = build_workers(settings, manager)
-        service = JobService(settings, None, images, workers)
-        return cls(settings, manager, JobPlanner(settings, manager), images, workers, service)
+        planning = Planning.build(settings)
+        workers = build_workers(settings, planning.manager)
+        service = JobService(settings, None, planning.images, workers)
+        return cls(settings, planning.manager, planning.planner, planning.images, workers, service)
 
     async def start(self) -> None:
         await self.service.start()

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from imagine_bot.config.workers import WorkerSettings
+from imagine_bot.config.web import WebSettings
 
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
@@ -86,6 +87,15 @@ class ModelPreset(_Section):
     @property
     def pixel_area(self) -> int:
         return self.resolution * self.resolution
+
+    def cheaper_run(self) -> ModelPreset:
+        """This preset with its draft steps and resolution (half of each when unset): what
+        ``--draft`` runs when no ``draft_model`` is named."""
+        cheaper = {
+            "steps": self.draft_steps or max(1, self.steps // 2),
+            "resolution": self.draft_resolution or max(64, self.resolution // 2 // 64 * 64),
+        }
+        return self.model_copy(update=cheaper)
 
 
 class PathSettings(_Section):
@@ -321,6 +331,7 @@ class Settings(_Section):
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
     workers: WorkerSettings = WorkerSettings()
+    web: WebSettings = WebSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

@@ -168,6 +168,7 @@ class DraftSpec(BaseModel):
     source: SourceImage | None = None
     strength: float | None = None
     placement: Placement | None = None
+    mask: SourceImage | None = None
     upscale: int | None = None
     warnings: list[str] = Field(default_factory=list)
 
@@ -251,6 +252,8 @@ class GenerationSpec(_Frozen):
     """The IP-Adapter scale of each role in ``references`` (``image``, ``style``, ``subject``)."""
     placement: Placement | None = None
     """Outpainting: where ``source`` sits on the ``width`` x ``height`` canvas."""
+    mask: SourceImage | None = None
+    """Vary (Region): the region of ``source`` to repaint (white), same size; the rest is kept."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
     warnings: tuple[str, ...] = ()
@@ -272,7 +275,7 @@ class GenerationSpec(_Frozen):
             return "txt2img"
         if self.upscale is not None:
             return "upscale"
-        if self.placement is not None:
+        if self.placement is not None or self.mask is not None:
             return "inpaint"
         return "img2img"
 
@@ -295,7 +298,7 @@ class GenerationSpec(_Frozen):
         )
 
 
-ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "upscale"})
+ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale"})
 """Spec fields a button action sets itself: what it starts from and how far it may move."""
 _COPIED_FIELDS = tuple(
     name

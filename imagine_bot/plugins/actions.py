@@ -43,6 +43,8 @@ class ActionRequest:
     settings: Settings
     preset: ModelPreset
     """The defaults in effect for the parent's model (``--draft`` applied), for size budgets."""
+    mask: SourceImage | None = None
+    """The region a member marked on ``source`` (Vary (Region)), in the image store."""
 
     @property
     def budget(self) -> int:
@@ -72,7 +74,8 @@ class Action:
     """One button action.
 
     ``label`` is the button's text; for a ``per_image`` action under a grid the bot shows one
-    button per image, the label followed by the image's number (``V1`` ... ``V4``).
+    button per image, the label followed by the image's number (``V1`` ... ``V4``). ``title``
+    is what the message of the job it makes calls it ("Upscaled (Subtle)").
     """
 
     name: str
@@ -90,6 +93,8 @@ class Action:
     """Whether the button belongs under a message of this spec (make_square: not square)."""
     emoji: str | None = None
     help: str = ""
+    title: str | None = None
+    """The result message's name for the job ("Zoomed Out 2x"); None: the label; "" for none."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -122,6 +127,13 @@ class ActionRegistry:
         except KeyError:
             raise UserError(f"There is no action {name!r} on this server any more.") from None
 
+    def title(self, name: str) -> str:
+        """What a message calls a job made by the action ``name`` ("" for a prompt's job)."""
+        action = self._actions.get(name)
+        if action is None:
+            return ""
+        return action.label if action.title is None else action.title
+
     def for_message(self, spec: GenerationSpec, scope: ActionScope) -> list[Action]:
         """The actions whose buttons go under a ``scope`` message of a job with ``spec``."""
         return [a for a in self if a.scope == scope and a.applies_to(spec)]
@@ -137,19 +149,21 @@ def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
         )
     is_draft_model = any(other.draft_model == parent.model for other in settings.models.values())
     if parent.flags.get("draft") and not is_draft_model and preset.draft_model is None:
-        from imagine_bot.plugins.builtin.model_preset import cheaper_run
-
-        preset = cheaper_run(preset)
+        preset = preset.cheaper_run()
     return preset
 
 
 def derived_draft(
-    action: Action, request: ActionRequest, flag_defaults: dict[str, FlagValue]
+    action: Action,
+    request: ActionRequest,
+    flag_defaults: dict[str, FlagValue],
+    edited: Prompt | None = None,
 ) -> DraftSpec:
-    """The draft of ``action``'s job: the parent's prompt and flags, its resolved values when
-    the action inherits them, then the action's own fields."""
+    """The draft of ``action``'s job: the parent's prompt and flags and, when the action
+    inherits them, its resolved values (or the member's ``edited`` prompt, resolved afresh at
+    the parent's size), then the action's own fields."""
     parent = request.parent
-    prompt = Prompt(
+    prompt = edited or Prompt(
         raw=parent.prompt,
         parts=parent.parts,
         image_prompts=parent.image_prompts,
@@ -162,7 +176,10 @@ def derived_draft(
     # Always the parent's stored images, never the URLs again: they may have expired.
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)
-    if action.inherit:
+    if action.inherit and edited is not None:
+        # Remix: the edited text and flags are resolved afresh; only the size is the image's.
+        draft.width, draft.height = parent.width, parent.height
+    elif action.inherit:
         draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset
         for name in INHERITED_FIELDS:

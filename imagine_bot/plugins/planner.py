@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import pluggy
 
@@ -21,13 +22,14 @@ from imagine_bot.engine.spec import (
     DraftSpec,
     FlagValue,
     GenerationSpec,
+    Prompt,
     ReferenceImage,
     SourceImage,
 )
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
-from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.manager import collect_actions, collect_flags
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS, expand_macros, parse_flags
 
 
 class JobPlanner:
@@ -66,11 +68,7 @@ class JobPlanner:
         rather than in its text: a Discord attachment (by URL) or a file already in the image
         store (by sha256); each says the role it plays.
         """
-        prompts = self.manager.hook.imagine_parse(
-            text=expand_macros(text, macros or {}), flags=self.flags
-        )
-        if prompts is None:
-            raise RuntimeError("no plugin implements imagine_parse")
+        prompts = self._parse(expand_macros(text, macros or {}))
         preferred: dict[str, FlagValue] = {}
         for flag_text in preferences:
             preferred = self._prefer(parse_flags(flag_text, self.flags), preferred)
@@ -88,7 +86,7 @@ class JobPlanner:
                 attachments=tuple(images),
             )
             for prompt in prompts
-            for repeat in range(int(prompt.flags.get("repeat", 1)))
+            for repeat in range(int(cast(float, prompt.flags.get("repeat", 1))))
         ]
         if len(drafts) > MAX_EXPANSIONS:
             raise PromptError(
@@ -136,13 +134,21 @@ class JobPlanner:
             ]
 
     async def derive(
-        self, parent: GenerationSpec, action: str, index: int, source: SourceImage | None
+        self,
+        parent: GenerationSpec,
+        action: str,
+        index: int,
+        source: SourceImage | None,
+        *,
+        prompt: str | None = None,
+        mask: SourceImage | None = None,
     ) -> list[GenerationSpec]:
         """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
-        the image store).
+        the image store). ``prompt`` is the member's edit of the parent's prompt (Remix);
+        ``mask`` the region they marked (Vary (Region)).
 
-        Enters the flow at the transform stage (docs/design.md, step 8): the action pre-sets its
+        Enters the flow at the transform stage (docs/design.md, step 6): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
         fill the rest, and the spec is frozen and validated like any other.
         """
@@ -159,11 +165,28 @@ class JobPlanner:
             source=source,
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
+            mask=mask,
         )
-        draft = derived_draft(chosen, request, self.flags.defaults())
+        edited = None if prompt is None else self._one_prompt(prompt)
+        draft = derived_draft(chosen, request, self.flags.defaults(), edited)
         self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
         spec = draft.freeze(self._ignored_warnings)
         for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
             if inspect.isawaitable(outcome):
                 await outcome
         return [spec]
+
+    def _parse(self, text: str) -> list[Prompt]:
+        prompts: list[Prompt] | None = self.manager.hook.imagine_parse(text=text, flags=self.flags)
+        if prompts is None:
+            raise RuntimeError("no plugin implements imagine_parse")
+        return prompts
+
+    def _one_prompt(self, text: str) -> Prompt:
+        prompts = self._parse(text)
+        if len(prompts) != 1:
+            raise PromptError(
+                f"That prompt makes {len(prompts)} prompts; an edited prompt must be one "
+                "(remove the {...} choices)."
+            )
+        return prompts[0]

@@ -139,6 +139,11 @@ def not_square(spec: GenerationSpec) -> bool:
     return spec.width != spec.height
 
 
+def not_upscaled(spec: GenerationSpec) -> bool:
+    """An upscaled image is offered no second upscale: it is already the large copy."""
+    return spec.upscale is None
+
+
 BUILTIN_ACTIONS = (
     Action(
         "reroll",
@@ -147,6 +152,7 @@ BUILTIN_ACTIONS = (
         reroll,
         needs_source=False,
         emoji="\N{ANTICLOCKWISE DOWNWARDS AND UPWARDS OPEN CIRCLE ARROWS}",
+        title="",
         help="the same prompt and settings with four new seeds",
     ),
     Action(
@@ -155,6 +161,7 @@ BUILTIN_ACTIONS = (
         "grid",
         vary(grid_strength),
         per_image=True,
+        title="Variations (Strong)",
         help="four variations of the chosen image",
     ),
     Action(
@@ -162,6 +169,7 @@ BUILTIN_ACTIONS = (
         "Vary (Subtle)",
         "image",
         vary(lambda request: request.settings.actions.vary_subtle_strength),
+        title="Variations (Subtle)",
         help="four close variations of this image",
     ),
     Action(
@@ -169,6 +177,7 @@ BUILTIN_ACTIONS = (
         "Vary (Strong)",
         "image",
         vary(lambda request: request.settings.actions.vary_strong_strength),
+        title="Variations (Strong)",
         help="four looser variations of this image",
     ),
     Action(
@@ -176,6 +185,8 @@ BUILTIN_ACTIONS = (
         "Upscale (Subtle)",
         "image",
         upscale(creative=False),
+        applies=not_upscaled,
+        title="Upscaled (Subtle)",
         help="a larger copy of this image (Real-ESRGAN)",
     ),
     Action(
@@ -183,10 +194,26 @@ BUILTIN_ACTIONS = (
         "Upscale (Creative)",
         "image",
         upscale(creative=True),
+        applies=not_upscaled,
+        title="Upscaled (Creative)",
         help="a larger copy with new detail painted in",
     ),
-    Action("zoom_out_2x", "Zoom Out 2x", "image", zoom(2.0), help="more of the scene around it"),
-    Action("zoom_out_1_5x", "Zoom Out 1.5x", "image", zoom(1.5), help="a little more of the scene"),
+    Action(
+        "zoom_out_2x",
+        "Zoom Out 2x",
+        "image",
+        zoom(2.0),
+        title="Zoomed Out 2x",
+        help="more of the scene around it",
+    ),
+    Action(
+        "zoom_out_1_5x",
+        "Zoom Out 1.5x",
+        "image",
+        zoom(1.5),
+        title="Zoomed Out 1.5x",
+        help="a little more of the scene",
+    ),
     Action(
         "make_square",
         "Make Square",
@@ -195,10 +222,38 @@ BUILTIN_ACTIONS = (
         applies=not_square,
         help="extend the short sides to a square",
     ),
-    Action("pan_left", "\N{LEFTWARDS BLACK ARROW}", "image", pan("left"), help="extend left"),
-    Action("pan_right", "\N{BLACK RIGHTWARDS ARROW}", "image", pan("right"), help="extend right"),
-    Action("pan_up", "\N{UPWARDS BLACK ARROW}", "image", pan("up"), help="extend upwards"),
-    Action("pan_down", "\N{DOWNWARDS BLACK ARROW}", "image", pan("down"), help="extend downwards"),
+    Action(
+        "pan_left",
+        "\N{LEFTWARDS BLACK ARROW}",
+        "image",
+        pan("left"),
+        title="Pan Left",
+        help="extend left",
+    ),
+    Action(
+        "pan_right",
+        "\N{BLACK RIGHTWARDS ARROW}",
+        "image",
+        pan("right"),
+        title="Pan Right",
+        help="extend right",
+    ),
+    Action(
+        "pan_up",
+        "\N{UPWARDS BLACK ARROW}",
+        "image",
+        pan("up"),
+        title="Pan Up",
+        help="extend upwards",
+    ),
+    Action(
+        "pan_down",
+        "\N{DOWNWARDS BLACK ARROW}",
+        "image",
+        pan("down"),
+        title="Pan Down",
+        help="extend downwards",
+    ),
     Action(
         "enhance",
         "Enhance",
@@ -206,6 +261,7 @@ BUILTIN_ACTIONS = (
         enhance,
         inherit=False,
         applies=is_draft,
+        title="Enhanced",
         help="re-render this draft at full quality with the same seed",
     ),
 )

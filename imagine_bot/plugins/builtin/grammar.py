@@ -12,26 +12,22 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.spec import FlagValue, Prompt, PromptPart
+from imagine_bot.engine.spec import Prompt, PromptPart
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.flags import FlagRegistry
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS, dashes_to_flags, read_flags, split_flags
 
-MAX_EXPANSIONS = 40
-_FLAG_START = re.compile(r"(?:(?<=\s)|^)--(?=[A-Za-z])")
-_FLAG_TOKEN = re.compile(r"--([A-Za-z][A-Za-z0-9_-]*)")
 _IMAGE_URL = re.compile(r"<?(https?://\S+?)>?")
 _WEIGHT = re.compile(r"\s*(-?(?:\d+(?:\.\d*)?|\.\d+))(?=\s|$)")
 _ESCAPED_COMMA = "\x00"
-_MACRO = re.compile(r"(?:(?<=\s)|^)--([A-Za-z][A-Za-z0-9_-]*)(?=\s|$)")
 
 
 @hookimpl(trylast=True)
 def imagine_parse(text: str, flags: FlagRegistry) -> list[Prompt]:
-    text = _quoted_aware_replace(text, "—", "--")
+    text = dashes_to_flags(text)
     return [parse_one(expansion, flags) for expansion in expand_permutations(text)]
 
 
@@ -41,31 +37,9 @@ def expand_permutations(text: str) -> list[str]:
     return [expansion.replace(_ESCAPED_COMMA, ",") for expansion in expansions]
 
 
-def parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
-    """The flags in ``flag_text`` (flags only, such as a user's saved preferences)."""
-    body, rest = _split_flags(_quoted_aware_replace(flag_text, "—", "--"))
-    if body.strip():
-        raise PromptError(f"Only --flags are allowed here, not {body.strip()!r}.")
-    return _parse_flags(rest, flags)
-
-
-def expand_macros(text: str, macros: Mapping[str, str]) -> str:
-    """Replace each ``--name`` of a user's macro (outside quotes) with the flags it stands for."""
-    if not macros:
-        return text
-
-    def replace(match: re.Match[str]) -> str:
-        name = match[1].lower()
-        if name in macros and _outside_quotes(text, match.start()):
-            return macros[name]
-        return match[0]
-
-    return _MACRO.sub(replace, text)
-
-
 def parse_one(text: str, flags: FlagRegistry) -> Prompt:
-    body, flag_text = _split_flags(text)
-    values = _parse_flags(flag_text, flags)
+    body, flag_text = split_flags(text)
+    values = read_flags(flag_text, flags)
     image_prompts, body = _take_image_urls(body)
     parts = _split_weighted(body)
     if not parts and not image_prompts:
@@ -127,62 +101,6 @@ def _combine(sequence: list[str | list[str]]) -> list[str]:
             )
         combined = [done + option for done, option in itertools.product(combined, options)]
     return combined
-
-
-def _quoted_spans(text: str) -> list[tuple[int, int]]:
-    """Spans between matched pairs of double quotes; an unmatched last quote is plain text."""
-    quotes = [index for index, char in enumerate(text) if char == '"']
-    return [(quotes[i], quotes[i + 1]) for i in range(0, len(quotes) - 1, 2)]
-
-
-def _outside_quotes(text: str, index: int) -> bool:
-    return not any(start < index < end for start, end in _quoted_spans(text))
-
-
-def _quoted_aware_replace(text: str, old: str, new: str) -> str:
-    spans = _quoted_spans(text)
-    out = []
-    for index, char in enumerate(text):
-        inside = any(start < index < end for start, end in spans)
-        out.append(new if char == old and not inside else char)
-    return "".join(out)
-
-
-def _split_flags(text: str) -> tuple[str, str]:
-    for match in _FLAG_START.finditer(text):
-        if _outside_quotes(text, match.start()):
-            return text[: match.start()], text[match.start() :]
-    return text, ""
-
-
-def _parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
-    values: dict[str, FlagValue] = {}
-    groups: dict[str, str] = {}
-    starts = [m for m in _FLAG_START.finditer(flag_text) if _outside_quotes(flag_text, m.start())]
-    for match, following in itertools.zip_longest(starts, starts[1:]):
-        end = following.start() if following else len(flag_text)
-        token = _FLAG_TOKEN.match(flag_text, match.start())
-        assert token is not None  # _FLAG_START only matches before a letter
-        flag = flags.lookup(token[1])
-        value = flag.parse(flag_text[token.end() : end].strip())
-        if flag.group is not None:
-            chosen = groups.setdefault(flag.group, flag.name)
-            if chosen != flag.name:
-                raise PromptError(
-                    f"--{chosen} and {flag.spelling} cannot be used together; choose one.",
-                    flag=flag.name,
-                )
-        if flag.name in values:
-            if flag.kind != "terms":
-                raise PromptError(f"{flag.spelling} is given twice; keep one.", flag=flag.name)
-            value = _merge_terms(values[flag.name], value)
-        values[flag.name] = value
-    return values
-
-
-def _merge_terms(first: FlagValue, second: FlagValue) -> tuple[str, ...]:
-    assert isinstance(first, tuple) and isinstance(second, tuple)
-    return tuple(dict.fromkeys(str(term) for term in (*first, *second)))
 
 
 def _take_image_urls(body: str) -> tuple[list[str], str]:

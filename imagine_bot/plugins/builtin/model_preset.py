@@ -40,16 +40,7 @@ def _draft_of(name: str, preset: ModelPreset, settings: Settings) -> tuple[str, 
     """The distilled draft model when the preset names one, else a cheaper run of the same."""
     if preset.draft_model is not None:
         return preset.draft_model, settings.models[preset.draft_model]
-    return name, cheaper_run(preset)
-
-
-def cheaper_run(preset: ModelPreset) -> ModelPreset:
-    """``preset`` with its draft steps and resolution (half of each when unset)."""
-    cheaper = {
-        "steps": preset.draft_steps or max(1, preset.steps // 2),
-        "resolution": preset.draft_resolution or max(64, preset.resolution // 2 // 64 * 64),
-    }
-    return preset.model_copy(update=cheaper)
+    return name, preset.cheaper_run()
 
 
 def _available(settings: Settings) -> str:

@@ -14,12 +14,14 @@ from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import Requester
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
+    from imagine_bot.bot.exts.imagine.desk import JobDesk
 
 
 class Imagine(commands.Cog):
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp, desk: JobDesk) -> None:
+        self.app = app
+        self.desk = desk
 
     @app_commands.command(description="Create four images from a prompt")
     @app_commands.describe(
@@ -34,19 +36,19 @@ class Imagine(commands.Cog):
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
     ) -> None:
-        await self.bot.desk.imagine(interaction, prompt, image, style)
+        await self.desk.imagine(interaction, prompt, image, style)
 
     @app_commands.command(description="Post one of your jobs again, with working buttons")
     @app_commands.describe(job_id="The job id (shown by /info and in the image file names)")
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
-        await self.bot.desk.show(interaction, job_id)
+        await self.desk.show(interaction, job_id)
 
     @app_commands.command(description="Cancel a job of yours (the latest one if no id is given)")
     async def cancel(
         self, interaction: discord.Interaction[Any], job_id: str | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True)
-        service = self.bot.app.service
+        service = self.app.service
         if job_id is None:
             waiting = await service.jobs_of(interaction.user.id, states=("queued", "running"))
             if not waiting:
@@ -65,7 +67,7 @@ class Imagine(commands.Cog):
     @app_commands.command(description="Your queued and running jobs")
     async def queue(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        jobs = await self.bot.app.service.jobs_of(interaction.user.id, states=("queued", "running"))
+        jobs = await self.app.service.jobs_of(interaction.user.id, states=("queued", "running"))
         if not jobs:
             await interaction.followup.send("You have nothing queued.", ephemeral=True)
             return
@@ -75,7 +77,7 @@ class Imagine(commands.Cog):
     @app_commands.command(description="Your GPU-time quota, jobs and lane")
     async def info(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        service = self.bot.app.service
+        service = self.app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
         status = await service.quota_status(requester)
         jobs = await service.jobs_of(interaction.user.id, states=("queued", "running"))

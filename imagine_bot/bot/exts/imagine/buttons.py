@@ -1,19 +1,39 @@
 """Job buttons. A button's custom_id is only ``action:job_id:index`` (a DynamicItem), so every
-button keeps working after a restart: the job is loaded from storage when it is pressed."""
+button keeps working after a restart: the job is loaded from storage when it is pressed, and
+the button itself decides who may press it (discord.py's ``interaction_check``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.actions import Action, ActionRegistry
 
-if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+
+class JobPresses(Protocol):
+    """What a job button needs from the bot: the job, who may press, and the press itself."""
+
+    async def job(self, job_id: str) -> JobRecord | None: ...
+
+    def may_press(self, user: discord.User | discord.Member, owner_id: int) -> bool: ...
+
+    async def press(
+        self, interaction: discord.Interaction[Any], parent: JobRecord, action: str, index: int
+    ) -> None: ...
+
+
+@runtime_checkable
+class ButtonHost(Protocol):
+    """The client of a press (the one object a DynamicItem can reach) hands out the desk."""
+
+    @property
+    def desk(self) -> JobPresses: ...
+
 
 SELECT = "select"
 """U1-U4: post one image of a grid alone, with its own buttons. Runs no engine job."""
@@ -34,7 +54,7 @@ class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"(?P<action>[a-z0-9_]{1,40}):(?P<job>[0-9a-f]{32}):(?P<index>[0-4])",
 ):
-    """One button of a job's message; its press is handled by ``ImagineBot.press``."""
+    """One button of a job's message; the client's desk handles its press."""
 
     def __init__(
         self, action: str, job_id: str, index: int, look: ButtonLook, row: int | None = None
@@ -51,6 +71,8 @@ class JobButton(
         self.action = action
         self.job_id = job_id
         self.index = index
+        self.job: JobRecord | None = None
+        """The job, once ``interaction_check`` has loaded it."""
 
     @classmethod
     async def from_custom_id(
@@ -64,9 +86,31 @@ class JobButton(
         look = ButtonLook(item.label, str(item.emoji) if item.emoji else None, item.style)
         return cls(match["action"], match["job"], int(match["index"]), look)
 
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Only the job's owner (or whom the settings allow) may press; anyone else is told so,
+        privately."""
+        # A silent acknowledgement first (Discord allows 3 s); every answer after it follows up.
+        await interaction.response.defer()
+        desk = _desk(interaction)
+        self.job = await desk.job(self.job_id)
+        if self.job is None:
+            refusal = "That job is no longer stored on this server."
+        elif not desk.may_press(interaction.user, self.job.owner_id):
+            refusal = "Only the person who started this job can use its buttons."
+        else:
+            return True
+        await interaction.followup.send(refusal, ephemeral=True)
+        return False
+
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: ImagineBot = interaction.client
-        await bot.press(interaction, self.action, self.job_id, self.index)
+        assert self.job is not None  # interaction_check ran first
+        await _desk(interaction).press(interaction, self.job, self.action, self.index)
+
+
+def _desk(interaction: discord.Interaction[Any]) -> JobPresses:
+    client = interaction.client
+    assert isinstance(client, ButtonHost), "job buttons need a client with a desk"
+    return client.desk
 
 
 def grid_view(job_id: str, spec: GenerationSpec, actions: ActionRegistry) -> discord.ui.View:

@@ -37,7 +37,7 @@ from imagine_bot.engine.jobs.records import (
 from imagine_bot.engine.spec import JobState
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,10 @@ class ResultMessage:
 
 
 class JobWatcher:
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp, client: discord.Client) -> None:
+        """``client`` reaches the messages of jobs followed again after a restart."""
+        self._app = app
+        self._client = client
         self._queues: dict[str, asyncio.Queue[JobEvent]] = {}
         self._unclaimed: OrderedDict[str, list[JobEvent]] = OrderedDict()
         """Events of jobs nobody follows yet: a job can start (and end) between its
@@ -79,11 +81,11 @@ class JobWatcher:
 
     async def resume(self) -> None:
         """After a restart: follow again every job whose message does not show its end yet."""
-        snapshot = await self.bot.app.service.queue_snapshot()
+        snapshot = await self._app.service.queue_snapshot()
         pending = [*snapshot.running, *snapshot.waiting]
-        for job in [*pending, *await self.bot.app.service.pending_deliveries()]:
+        for job in [*pending, *await self._app.service.pending_deliveries()]:
             if job.channel_id is not None and job.message_id is not None:
-                channel = self.bot.get_partial_messageable(job.channel_id)
+                channel = self._client.get_partial_messageable(job.channel_id)
                 self.follow(job, channel.get_partial_message(job.message_id))
 
     def follow(self, job: JobRecord, message: JobMessage) -> None:
@@ -101,13 +103,13 @@ class JobWatcher:
         queue = self._queues[job.id]
         try:
             # Its events may have been dropped before it was followed: go by the stored state.
-            job = await self.bot.app.service.job(job.id) or job
+            job = await self._app.service.job(job.id) or job
             last_progress = 0.0
             while job.pending:
                 event = await self._next_event(queue)
                 if isinstance(event, ProgressEvent):
                     now = time.monotonic()
-                    if now - last_progress >= self.bot.app.settings.discord.progress_interval:
+                    if now - last_progress >= self._app.settings.discord.progress_interval:
                         last_progress = now
                         await _best_effort(self._show_progress(message, job, event))
                     continue
@@ -116,7 +118,7 @@ class JobWatcher:
                     status = (
                         messages.waiting(event.position) if isinstance(event, QueuedEvent) else "0%"
                     )
-                    line = messages.job_line(job.spec, self._flags, job.owner_id, status)
+                    line = self._job_line(job, status)
                     await _best_effort(message.edit(content=line))
             await self.deliver(job, message)
         except Exception:
@@ -132,7 +134,7 @@ class JobWatcher:
         self, message: JobMessage, job: JobRecord, event: ProgressEvent
     ) -> None:
         progress = messages.percent(event.done, event.total)
-        content = messages.job_line(job.spec, self._flags, job.owner_id, progress, job.lane)
+        content = self._job_line(job, progress, job.lane)
         if event.preview is None:
             await message.edit(content=content)
             return
@@ -143,22 +145,22 @@ class JobWatcher:
         """Turn ``message`` into the job's result (or its failure), and record the outcome."""
         if not job.succeeded:
             reason = job.error or job.state.value
-            line = messages.job_line(job.spec, self._flags, job.owner_id, reason)
+            line = self._job_line(job, reason)
             await _best_effort(message.edit(content=line, attachments=[], view=None))
             return
         result = await self.result_message(job)
         try:
             await with_retries(
                 lambda: message.edit(**result.edit_arguments()),
-                retries=self.bot.app.settings.discord.delivery_retries,
+                retries=self._app.settings.discord.delivery_retries,
             )
         except discord.HTTPException as error:
-            await self.bot.app.service.mark_undelivered(
+            await self._app.service.mark_undelivered(
                 job.id, f"Discord refused the result: {error.text or error}. Use /show to post it."
             )
             raise
         if job.state != JobState.DELIVERED:
-            await self.bot.app.service.mark_delivered(job.id)
+            await self._app.service.mark_delivered(job.id)
 
     async def result_message(
         self, job: JobRecord, limit: int = DEFAULT_UPLOAD_LIMIT
@@ -167,19 +169,22 @@ class JobWatcher:
         path = job.grid_path if job.grid_path is not None else job.image_paths[0]
         # Encoding a large grid takes seconds: never on the event loop.
         upload = await asyncio.to_thread(stored_upload, path, job.id, limit)
+        planner = self._app.planner
         if job.grid_path is not None:
-            content = messages.job_line(job.spec, self._flags, job.owner_id, job.lane)
-            view = grid_view(job.id, job.spec, self.bot.app.planner.actions)
+            content = self._job_line(job, job.lane)
+            view = grid_view(job.id, job.spec, planner.actions)
         else:
-            content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
-            view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
+            content = messages.single_line(
+                job.spec, planner.flags, planner.actions, job.owner_id, 1
+            )
+            view = single_view(job.id, 1, job.spec, planner.actions)
         if upload.note:
             content += f"\n-# {upload.note}"
         return ResultMessage(content, upload, view)
 
-    @property
-    def _flags(self) -> Any:
-        return self.bot.app.planner.flags
+    def _job_line(self, job: JobRecord, *status: str) -> str:
+        planner = self._app.planner
+        return messages.job_line(job.spec, planner.flags, planner.actions, job.owner_id, *status)
 
 
 def _preview_upload(preview: Image.Image, job_id: str) -> Upload:

@@ -12,10 +12,10 @@ from discord.ext import commands
 from imagine_bot.bot.preferences import STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.spec import Lane
-from imagine_bot.plugins.builtin.grammar import parse_flags
+from imagine_bot.plugins.syntax import parse_flags
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
 
 MACRO_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
@@ -46,8 +46,11 @@ class SettingButton(
         return cls(match["key"], match["value"], item.label or "", False, 0)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: ImagineBot = interaction.client
-        service = bot.app.service
+        # The panel's own cog holds the app: the one way in from a DynamicItem's press.
+        cog = interaction.client.get_cog(Preferences.__cog_name__)
+        assert isinstance(cog, Preferences)
+        app = cog.app
+        service = app.service
         user_id = interaction.user.id
         if self.key == "reset":
             for key in ("model", "stylize", "lane", "raw"):
@@ -57,13 +60,13 @@ class SettingButton(
             await service.set_preference(user_id, "raw", not current.get("raw"))
         else:
             await service.set_preference(user_id, self.key, self.value)
-        await interaction.response.edit_message(view=await settings_panel(bot, user_id))
+        await interaction.response.edit_message(view=await settings_panel(app, user_id))
 
 
-async def settings_panel(bot: ImagineBot, user_id: int) -> discord.ui.View:
-    preferences = await bot.app.service.preferences(user_id)
+async def settings_panel(app: ImagineApp, user_id: int) -> discord.ui.View:
+    preferences = await app.service.preferences(user_id)
     view = discord.ui.View(timeout=None)
-    for name, preset in bot.app.settings.models.items():
+    for name, preset in app.settings.models.items():
         if preset.versions or preset.niji:
             view.add_item(SettingButton("model", name, name, preferences.get("model") == name, 0))
     for level in STYLIZE_LEVELS:
@@ -84,13 +87,13 @@ class Preferences(commands.Cog):
     prefer = app_commands.Group(name="prefer", description="Your prompt defaults")
     option = app_commands.Group(name="option", description="Named flag shortcuts", parent=prefer)
 
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp) -> None:
+        self.app = app
 
     @app_commands.command(description="Your default model, stylize, speed and raw mode")
     async def settings(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        panel = await settings_panel(self.bot, interaction.user.id)
+        panel = await settings_panel(self.app, interaction.user.id)
         await interaction.followup.send("Your defaults for /imagine:", view=panel, ephemeral=True)
 
     @prefer.command(
@@ -100,11 +103,11 @@ class Preferences(commands.Cog):
         await interaction.response.defer(ephemeral=True)
         try:
             if flags:
-                parse_flags(flags, self.bot.app.planner.flags)
+                parse_flags(flags, self.app.planner.flags)
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
             return
-        await self.bot.app.service.set_preference(interaction.user.id, "suffix", flags or None)
+        await self.app.service.set_preference(interaction.user.id, "suffix", flags or None)
         await interaction.followup.send(
             f"Suffix {'set to ' + flags if flags else 'cleared'}.", ephemeral=True
         )
@@ -120,21 +123,21 @@ class Preferences(commands.Cog):
                 raise UserError("An option name is a word of letters, digits, - or _.")
             if name in {
                 spelling
-                for flag in self.bot.app.planner.flags
+                for flag in self.app.planner.flags
                 for spelling in (flag.name, *flag.aliases)
             }:
                 raise UserError(f"--{name} is already a flag; choose another name.")
-            parse_flags(flags, self.bot.app.planner.flags)
+            parse_flags(flags, self.app.planner.flags)
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
             return
-        await self.bot.app.service.set_macro(interaction.user.id, name, flags)
+        await self.app.service.set_macro(interaction.user.id, name, flags)
         await interaction.followup.send(f"--{name} now means `{flags}`.", ephemeral=True)
 
     @option.command(name="list", description="Your flag shortcuts")
     async def option_list(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        macros = await self.bot.app.service.macros(interaction.user.id)
+        macros = await self.app.service.macros(interaction.user.id)
         lines = [f"--{name}: `{flags}`" for name, flags in sorted(macros.items())]
         await interaction.followup.send(
             "\n".join(lines) or "You have no options yet.", ephemeral=True
@@ -143,9 +146,7 @@ class Preferences(commands.Cog):
     @option.command(name="unset", description="Forget a flag shortcut")
     async def option_unset(self, interaction: discord.Interaction[Any], name: str) -> None:
         await interaction.response.defer(ephemeral=True)
-        await self.bot.app.service.delete_macro(
-            interaction.user.id, name.lower().removeprefix("--")
-        )
+        await self.app.service.delete_macro(interaction.user.id, name.lower().removeprefix("--"))
         await interaction.followup.send(
             f"--{name.removeprefix('--')} is forgotten.", ephemeral=True
         )
