@@ -3,9 +3,9 @@ bot, the command line and the workers assemble the same things the same way.
 
 Two sizes: :class:`Planning` (settings, plugins, planner, image store) is all that turning
 prompts into specs needs, and stays cheap (no torch, no database: ``imagine-bot parse``);
-:class:`ImagineApp` adds the GPU workers (``[workers]``) and the job service the bot runs on. The Discord
-client gets an ImagineApp and owns none of it, so a restarted client (or a test's second
-client) finds the same queue, database and images.
+:class:`ImagineApp` adds the GPU workers (``[workers]``) and the job service the bot runs on.
+The Discord client gets an ImagineApp and owns none of it, so a restarted client (or a test's
+second client) finds the same queue, database and images.
 """
 
 from __future__ import annotations

@@ -85,10 +85,10 @@ class WorkerPool(Protocol):
 
 
 def input_shas(spec: GenerationSpec) -> list[str]:
-    """The sha256 of every stored image ``spec`` reads, which must travel with it."""
+    """The sha256 of every stored image ``spec`` reads (references, source, mask), which must
+    travel with it."""
     shas = [ref.sha256 for ref in spec.references if ref.sha256 is not None]
-    if spec.source is not None:
-        shas.append(spec.source.sha256)
+    shas += [image.sha256 for image in (spec.source, spec.mask) if image is not None]
     return list(dict.fromkeys(shas))
 
 

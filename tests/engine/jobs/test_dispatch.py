@@ -8,15 +8,25 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
+import pytest
+from PIL import Image
 from sqlmodel import col, select
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.images.store import ImageStore, png_bytes
-from imagine_bot.engine.jobs.pool import EncodedImage, Work, WorkerLost, WorkOutput
+from imagine_bot.engine.jobs.pool import (
+    EncodedImage,
+    Work,
+    WorkerLost,
+    WorkOutput,
+    input_shas,
+    place_inputs,
+)
 from imagine_bot.engine.jobs.records import QueuedEvent, Requester, SucceededEvent
 from imagine_bot.engine.jobs.service import JobService
 from imagine_bot.engine.jobs.storage import Database
 from imagine_bot.engine.jobs.storage.tables import LedgerRow
+from imagine_bot.engine.spec import SourceImage
 from tests.support.jobkit import fake_images, make_spec, quota_settings, tuned, until
 
 
@@ -111,3 +121,21 @@ async def test_a_job_whose_worker_died_runs_again_and_is_charged_once(
     with service.database.read() as session:
         kinds = session.exec(select(LedgerRow.kind).where(col(LedgerRow.job_id) == job.id)).all()
     assert sorted(kinds).count("charge") == 1
+
+
+def test_a_jobs_input_images_travel_by_content(tmp_path: Path) -> None:
+    bot, worker = ImageStore(tmp_path / "bot"), ImageStore(tmp_path / "worker")
+    source = bot.put(Image.new("RGB", (8, 8), (1, 2, 3)))
+    mask = bot.put(Image.new("RGB", (8, 8), (255, 255, 255)))
+    spec = make_spec(1).model_copy(
+        update={
+            "source": SourceImage(sha256=source.sha256),
+            "mask": SourceImage(sha256=mask.sha256),
+        }
+    )
+    shas = input_shas(spec)
+    assert shas == [source.sha256, mask.sha256]
+    place_inputs(worker, {sha: bot.read(sha) for sha in shas})
+    assert [worker.read(sha) for sha in shas] == [bot.read(sha) for sha in shas]
+    with pytest.raises(ValueError, match="other bytes"):
+        place_inputs(worker, {source.sha256: bot.read(mask.sha256)})
