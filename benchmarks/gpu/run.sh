@@ -58,7 +58,7 @@ item() {  # item NAME SECONDS SCRIPT ARGS...: one benchmark, its JSON and log un
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1 || true
-item gpu_grid 240 gpu_grid "${COMPILE[@]}"
+item gpu_grid 240 gpu_grid --repeats 3 "${COMPILE[@]}"
 item upscale 90 upscale --sizes 1024 --models general_x4v3 x2plus
 item workers 120 workers --device "$DEVICE" --size 512 --steps 20 --grids 8 --repeats 2
 exit $failed
