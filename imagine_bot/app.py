@@ -1,17 +1,15 @@
 """The composition root: every object of imagine-bot is built here from the settings, so the
-bot, the command line and (later) the workers assemble the same things the same way.
+bot, the command line and the workers assemble the same things the same way.
 
 Two sizes: :class:`Planning` (settings, plugins, planner, image store) is all that turning
 prompts into specs needs, and stays cheap (no torch, no database: ``imagine-bot parse``);
-:class:`ImagineApp` adds the GPU worker thread and the job service the bot runs on. The Discord
-client gets an ImagineApp and owns none of it, so a restarted client (or a test's second
-client) finds the same queue, database and images.
+:class:`ImagineApp` adds the GPU workers (``[workers]``) and the job service the bot runs on.
+The Discord client gets an ImagineApp and owns none of it, so a restarted client (or a test's
+second client) finds the same queue, database and images.
 """
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,11 +21,10 @@ from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
-log = logging.getLogger(__name__)
-
 if TYPE_CHECKING:
     from imagine_bot.engine.jobs.service import JobService
     from imagine_bot.plugins.runner import JobRunner
+    from imagine_bot.workers import Workers
 
 
 @dataclass
@@ -55,32 +52,25 @@ class Planning:
 
 @dataclass
 class ImagineApp(Planning):
-    runner: JobRunner
+    workers: Workers
     service: JobService
 
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
         from imagine_bot.engine.jobs.service import JobService
+        from imagine_bot.workers import build_workers
 
         planning = Planning.build(settings)
-        runner = planning.new_runner()
-        service = JobService(settings, None, planning.images, runner.submit)
-        return cls(settings, planning.manager, planning.planner, planning.images, runner, service)
+        workers = build_workers(settings, planning.manager)
+        service = JobService(settings, None, planning.images, workers)
+        return cls(settings, planning.manager, planning.planner, planning.images, workers, service)
 
     async def start(self) -> None:
         await self.service.start()
-        if self.settings.engine.warm_up:
-            # Load (and compile) the default model now, so the first user does not wait for it.
-            warm_up = self.runner.call(self.runner.models.warm_up, self.settings.default_model)
-            warm_up.add_done_callback(_report_warm_up)
+        # Local workers load (and compile) the default model now, Ray actors connect: neither
+        # blocks, and the first user does not wait for the model.
+        self.workers.start()
 
     async def stop(self) -> None:
         await self.service.stop()
-        self.runner.close()
-
-
-def _report_warm_up(done: Future[float]) -> None:
-    if done.exception() is not None:
-        log.error("warming up the default model failed", exc_info=done.exception())
-    else:
-        log.info("the default model is warm (%.1f s)", done.result())
+        self.workers.close()

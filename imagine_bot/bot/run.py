@@ -59,4 +59,4 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
             await bot.login(token)
             return await bot.sync_commands(guild_id)
     finally:
-        app.runner.close()
+        app.workers.close()

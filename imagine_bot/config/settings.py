@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.web import WebSettings
+from imagine_bot.config.workers import WorkerSettings
 
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
@@ -339,6 +340,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
+    workers: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
     describe: DescribeSettings = DescribeSettings()
 

@@ -307,6 +307,24 @@ class GenerationSpec(_Frozen):
             return "inpaint"
         return "img2img"
 
+    @property
+    def batch_key(self) -> tuple[object, ...] | None:
+        """Jobs with equal keys can share one pipeline call, each with its own prompt and seeds;
+        None: this job runs alone (image inputs, ``::`` blends, ``--chaos`` and LoRAs are
+        per-call state a batch cannot mix)."""
+        if self.kind != "txt2img" or self.references or self.blend or self.chaos or self.loras:
+            return None
+        return (
+            self.model,
+            self.width,
+            self.height,
+            self.steps,
+            self.scheduler,
+            self.guidance,
+            self.stop,
+            self.tile,
+        )
+
 
 def steps_to_run(total: int, stop: int) -> int:
     """How many of ``total`` sampling steps ``--stop stop`` (a percentage) runs."""

@@ -6,17 +6,23 @@ See docs/design.md, "Data flow of one job"; ``JobPlanner`` runs the event-loop h
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pluggy
 
-from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.control import JobCancelled, JobControl
+from imagine_bot.engine.gpu.batch import generate_batch
 from imagine_bot.engine.gpu.models import ModelRegistry
+from imagine_bot.engine.jobs.pool import share
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.plugins.manager import BUILTIN_PREFIX
 
 T = TypeVar("T")
+
+Outcome = GenerationResult | BaseException
+"""One job's end in a batch: its result, or why it has none (``JobCancelled``, an error)."""
 
 
 class JobRunner:
@@ -33,6 +39,13 @@ class JobRunner:
         """Queue ``spec`` on the GPU worker; the future resolves to the post-processed result."""
         return self._worker.submit(self._generate, spec, control)
 
+    def submit_batch(
+        self, specs: Sequence[GenerationSpec], controls: Sequence[JobControl]
+    ) -> Future[list[Outcome]]:
+        """Queue several jobs as one pipeline call (their specs share a ``batch_key``; one spec
+        runs as ``submit``); one outcome per job, GPU time split by images."""
+        return self._worker.submit(self._generate_batch, specs, controls)
+
     def call(self, function: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``function(*args)`` on the GPU worker, after the jobs already queued: for work
         that must touch pipelines outside a job, e.g. ``call(runner.models.warm_up, name)``."""
@@ -46,8 +59,49 @@ class JobRunner:
         images = self.manager.hook.imagine_generate(spec=spec, models=self.models, control=control)
         if images is None:
             raise RuntimeError("no plugin implements imagine_generate")
+        result = self._postprocess(spec, control, images)
+        result.gpu_seconds = time.perf_counter() - started
+        return result
+
+    def _generate_batch(
+        self, specs: Sequence[GenerationSpec], controls: Sequence[JobControl]
+    ) -> list[Outcome]:
+        if len(specs) == 1 or not self._builtin_generate():
+            # A plugin's own generate stage takes one spec at a time.
+            return [
+                _outcome(self._generate, spec, control)
+                for spec, control in zip(specs, controls, strict=True)
+            ]
+        started = time.perf_counter()
+        batch = generate_batch(specs, self.models, controls)
+        outcomes: list[Outcome] = []
+        for spec, control, images, seconds in zip(
+            specs, controls, batch, share(time.perf_counter() - started, specs), strict=True
+        ):
+            if control.cancelled:
+                outcomes.append(JobCancelled())
+                continue
+            outcome = _outcome(self._postprocess, spec, control, images)
+            if isinstance(outcome, GenerationResult):
+                outcome.gpu_seconds = seconds
+            outcomes.append(outcome)
+        return outcomes
+
+    def _postprocess(
+        self, spec: GenerationSpec, control: JobControl, images: list[Any]
+    ) -> GenerationResult:
         result = GenerationResult(spec, images)
         result.warnings.extend(control.warnings)
         self.manager.hook.imagine_postprocess(result=result)
-        result.gpu_seconds = time.perf_counter() - started
         return result
+
+    def _builtin_generate(self) -> bool:
+        impls = self.manager.hook.imagine_generate.get_hookimpls()
+        return [impl.plugin_name for impl in impls] == [f"{BUILTIN_PREFIX}generate"]
+
+
+def _outcome(function: Callable[..., GenerationResult], *args: Any) -> Outcome:
+    try:
+        return function(*args)
+    except Exception as exc:
+        return exc

@@ -77,6 +77,16 @@ def check_preview(result: Result) -> None:
     assert result["parameters"]["latents"] == "4x4x8x8"
 
 
+def check_workers(result: Result) -> None:
+    assert [row["workers"] for row in result["rows"]] == [
+        "1 worker",
+        "2 workers",
+        "1 worker, batched",
+    ]
+    assert all(row["grids/min"] > 0 for row in result["rows"])
+    assert result["parameters"]["torch threads per worker"] == 1
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
@@ -85,6 +95,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "gpu_grid": check_gpu_grid,
     "event_loop": check_event_loop,
     "preview": check_preview,
+    "workers": check_workers,
 }
 
 

@@ -22,8 +22,11 @@ import torch
 from PIL import Image
 from transformers import BlipForConditionalGeneration, BlipProcessor, CLIPModel, CLIPProcessor
 
+from imagine_bot.config import Settings
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.gpu import acceleration
+from imagine_bot.engine.gpu.models import resolve_device
 
 PROMPTS = 4
 VOCABULARY_FILE = "describe_vocabulary.toml"
@@ -70,6 +73,13 @@ class Describer:
         self._ranker: Any = None
         self._rank_processor: Any = None
         self._word_embeddings: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def on_engine_device(cls, settings: Settings) -> Describer:
+        """On the device ``[engine]`` names, in the dtype the engine would pick there."""
+        device = resolve_device(settings.engine.device)
+        plan = acceleration.plan_acceleration(settings.engine, acceleration.probe_device(device))
+        return cls(settings.describe, device, plan.dtype)
 
     def describe(self, image: Image.Image) -> list[str]:
         """Four distinct prompts for ``image``. GPU worker thread only."""

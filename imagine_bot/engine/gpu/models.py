@@ -45,6 +45,9 @@ SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
 }
+_LOADING = threading.Lock()
+"""Loading patches torch process-wide (accelerate's empty-weights init), so two workers'
+registries loading at once would break each other's models: one load at a time."""
 Variant = Literal["img2img", "inpaint"]
 _VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
 
@@ -167,7 +170,8 @@ class ModelRegistry:
 
     def _load(self, name: str) -> DiffusionPipeline:
         preset = self.presets[name]
-        pipeline = load_pipeline(name, preset, self._source_path(preset), self.dtype)
+        with _LOADING:
+            pipeline = load_pipeline(name, preset, self._source_path(preset), self.dtype)
         acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline

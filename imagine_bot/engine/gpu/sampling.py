@@ -38,15 +38,30 @@ def run_pipeline(
     """Run ``pipeline`` for ``spec``'s seeds; ``inputs`` are the kind-specific arguments
     (size, source image, mask, strength)."""
     pipeline.scheduler = models.fresh_scheduler(pipeline, spec.scheduler)
-    with (
-        applied_loras(pipeline, spec, models.settings.loras),
-        seamless(pipeline, enabled=spec.tile),
-        models.image_prompts(pipeline, spec) as reference_inputs,
-    ):
+    with applied_loras(pipeline, spec, models.settings.loras):
         # Inside the LoRAs: those with text-encoder weights change the conditioning too.
         text = text_conditioning(pipeline, spec, control.warn)
         hooks = StepHooks(spec, control, text, latent_format(pipeline))
-        hooks.tap(pipeline.scheduler)
+        images = call_pipeline(pipeline, spec, models, text, hooks, **inputs)
+    if control.cancelled:
+        raise JobCancelled
+    return images
+
+
+def call_pipeline(
+    pipeline: DiffusionPipeline,
+    spec: GenerationSpec,
+    models: ModelRegistry,
+    text: TextConditioning,
+    hooks: StepHooks,
+    **inputs: Any,
+) -> list[Image.Image]:
+    """The pipeline call itself, with its scheduler (already fresh), text and step hooks."""
+    hooks.tap(pipeline.scheduler)
+    with (
+        seamless(pipeline, enabled=spec.tile),
+        models.image_prompts(pipeline, spec) as reference_inputs,
+    ):
         images = pipeline(
             **text.inputs,
             num_inference_steps=spec.steps,
@@ -57,8 +72,6 @@ def run_pipeline(
             **reference_inputs,
             **inputs,
         ).images
-    if control.cancelled:
-        raise JobCancelled
     return list(images)
 
 
@@ -137,10 +150,8 @@ class StepHooks:
         done = step + 1
         if done > last:  # only while the pipeline winds down after an interrupt
             return tensors
-        fmt, current = self.format, self.estimate
-        if current is None:
-            current = tensors["latents"]
-        self.control.step(done, last, None if fmt is None else lambda: preview_image(current, fmt))
+        current = self.estimate
+        self.report(done, last, tensors["latents"] if current is None else current)
         if "prompt_embeds" in tensors:
             tensors["prompt_embeds"] = self._anneal(
                 pipeline, tensors["prompt_embeds"], done / scheduled
@@ -149,9 +160,18 @@ class StepHooks:
             pipeline._interrupt = True  # diffusers skips the remaining steps, then decodes
             if self.estimate is not None and self.estimate.shape == tensors["latents"].shape:
                 tensors["latents"] = self.estimate
-        if self.control.cancelled:
+        if self.cancelled:
             pipeline._interrupt = True
         return tensors
+
+    def report(self, done: int, total: int, latents: torch.Tensor) -> None:
+        """Progress, or a preview made from ``latents`` when one is due."""
+        fmt = self.format
+        self.control.step(done, total, None if fmt is None else lambda: preview_image(latents, fmt))
+
+    @property
+    def cancelled(self) -> bool:
+        return self.control.cancelled
 
     def _anneal(
         self, pipeline: DiffusionPipeline, embeds: torch.Tensor, progress: float

@@ -43,13 +43,20 @@ class ImageStore:
         self, image: Image.Image, parameters: str = "", text: Mapping[str, str] | None = None
     ) -> StoredImage:
         """Store ``image`` as PNG (with A1111 ``parameters`` text and the ``text`` chunks)."""
-        data = png_bytes(image, parameters, text)
+        return self.put_png(png_bytes(image, parameters, text), image.width, image.height)
+
+    def put_png(self, data: bytes, width: int, height: int) -> StoredImage:
+        """Store PNG bytes encoded elsewhere (by a worker), as they are."""
         sha256 = hashlib.sha256(data).hexdigest()
         path = self.path(sha256)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(path, data)
-        return StoredImage(sha256, path, len(data), image.width, image.height)
+        return StoredImage(sha256, path, len(data), width, height)
+
+    def read(self, sha256: str) -> bytes:
+        """The stored file's bytes, to send the image to a worker."""
+        return self.path(sha256).read_bytes()
 
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):

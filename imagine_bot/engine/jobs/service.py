@@ -1,63 +1,55 @@
-"""The job service: a durable queue, a fair dispatcher for the GPU worker, and GPU-time quotas,
+"""The job service: a durable queue, GPU-time quotas and the dispatcher to the GPU workers,
 behind one async API for the bot.
 
-Every method is a coroutine for the event loop; database work runs on a small thread pool and
-image encoding on another thread, so the loop never blocks on I/O. The service does not know
-the plugin system: it is handed ``run`` (``JobRunner.submit``), which runs one spec on the GPU
-worker thread and returns a ``concurrent.futures.Future``.
+Every method is a coroutine for the event loop; database work runs on a small thread pool, so
+the loop never blocks on I/O. The service does not know the plugin system: it is handed a
+``WorkerPool`` (``imagine_bot.workers``: local threads or Ray actors), or a bare ``Runner``
+(``JobRunner.submit``) for one worker thread.
 
 A job's life: ``submit`` writes it as ``queued`` (and reserves its expected GPU time) before
-returning; the dispatcher starts the job the fair scheduler picks, one at a time, and marks it
-``running``; the result's images go to the ``ImageStore`` and the job becomes ``succeeded``
-with its measured GPU time charged, or ``failed`` / ``cancelled`` with its time refunded. The
-bot then calls ``mark_delivered`` or ``mark_undelivered``. If the process dies, ``start``
-resumes the queue and re-runs the jobs that were running (seeds are in the spec, so they give
-the same images), at most ``queue.retry_limit`` more times.
+returning; the dispatcher (``dispatch.py``) starts the jobs the fair scheduler picks, as many as
+the workers have slots, and marks them ``running``; the result's images go to the
+``ImageStore`` and the job becomes ``succeeded`` with its measured GPU time charged, or
+``failed`` / ``cancelled`` with its time refunded. The bot then calls ``mark_delivered`` or
+``mark_undelivered``. A job whose worker dies goes back to the queue; if the process dies,
+``start`` resumes the queue and re-runs the jobs that were running (seeds are in the spec, so
+they give the same images), at most ``queue.retry_limit`` more times.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from PIL import Image
-
 from imagine_bot.config import Settings
-from imagine_bot.engine.control import JobCancelled, JobControl
-from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.images.store import ImageStore, StoredImage
+from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.jobs.dispatch import Dispatcher
 from imagine_bot.engine.jobs.members import Members
+from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
 from imagine_bot.engine.jobs.records import (
     CancelledEvent,
     FailedEvent,
     JobEvent,
     JobRecord,
     Parent,
-    ProgressEvent,
     QueuedEvent,
     QueueSnapshot,
     QuotaStatus,
     Requester,
-    StartedEvent,
-    SucceededEvent,
 )
 from imagine_bot.engine.jobs.scheduler import FairScheduler
 from imagine_bot.engine.jobs.storage import Database, upgrade
 from imagine_bot.engine.jobs.store import JobStore
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, JobState
+from imagine_bot.engine.spec import GenerationSpec, JobState
 from imagine_bot.engine.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[GenerationSpec, JobControl], Future[GenerationResult]]
-"""Runs one spec on the GPU worker: ``JobRunner.submit``."""
 Listener = Callable[[JobEvent], object]
 """Called on the event loop with each event; may be ``async def`` (it then runs as a task)."""
 
@@ -66,17 +58,6 @@ T = TypeVar("T")
 
 CANCEL_WAIT = 30.0
 """Seconds ``cancel`` waits for a running job to stop."""
-
-
-@dataclass
-class _Active:
-    """A job the GPU worker has."""
-
-    record: JobRecord
-    control: JobControl
-    done: asyncio.Future[None]
-    interrupted: bool = False
-    """Stopped by ``stop()``: it goes back to the queue instead of being cancelled."""
 
 
 class JobService:
@@ -92,12 +73,14 @@ class JobService:
         settings: Settings,
         database: Database | None,
         images: ImageStore,
-        run: Runner,
+        workers: WorkerPool | Runner,
         *,
         clock: Clock = utc_now,
     ) -> None:
         """``database`` None opens ``settings.database`` (the SQLite file under ``data_dir``
-        by default). ``clock`` returns the aware current time; tests move it across periods."""
+        by default). ``workers`` runs the jobs (a bare ``Runner`` is one worker); the caller
+        closes it after ``stop``. ``clock`` returns the aware current time; tests move it
+        across periods."""
         self.settings = settings
         self._owns_database = database is None
         self.database = database or Database(
@@ -108,19 +91,28 @@ class JobService:
         self.store = JobStore(settings, self.database, images, clock)
         self.members = Members(self.database, clock)
         self.scheduler = FairScheduler(settings.queue.max_running_per_user)
-        self._run = run
+        self._owns_workers = not isinstance(workers, WorkerPool)
+        self.workers = workers if isinstance(workers, WorkerPool) else RunnerPool(workers)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="imagine-db")
         self._listeners: list[Listener] = []
-        self._active: dict[str, _Active] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._wake = asyncio.Event()
         self._order = asyncio.Lock()
         """Held while a job is queued or started and its event published, so a job's
         ``queued`` event always comes before its ``started`` one."""
-        self._paused = False
-        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._dispatcher = Dispatcher(
+            settings,
+            self.store,
+            self.scheduler,
+            self.workers,
+            images,
+            db=self._db,
+            order=self._order,
+            publish=self._publish,
+            emit=self._emit,
+            track=self._track,
+            positions=self._positions,
+        )
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -141,39 +133,31 @@ class JobService:
             positions = await self._positions()
             for record in requeued:
                 self._publish(QueuedEvent(record, positions.get(record.id, 0)))
-        self._dispatcher = self._loop.create_task(self._dispatch(), name="imagine-dispatcher")
-        self._wake.set()
+        self._dispatcher.start()
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Stop dispatching. A running job is interrupted at its next step and goes back to
         the queue (its start not counted), to run again after the next ``start``."""
-        self._stopping = True
-        self._wake.set()
-        for active in self._active.values():
-            active.interrupted = True
-            active.control.cancel()
-        if self._dispatcher is not None:
-            try:
-                await asyncio.wait_for(self._dispatcher, timeout)
-            except TimeoutError:
-                log.warning("the GPU worker did not stop within %s s", timeout)
+        await self._dispatcher.stop(timeout)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
         self._pool.shutdown(wait=False)
+        if self._owns_workers:
+            self.workers.close()
         if self._owns_database:
             self.database.dispose()
 
     async def pause(self) -> None:
-        """Start no new jobs (the running one finishes) until ``resume``; not persisted."""
-        self._paused = True
+        """Start no new jobs (the running ones finish) until ``resume``; not persisted."""
+        self._dispatcher.paused = True
 
     async def resume(self) -> None:
-        self._paused = False
-        self._wake.set()
+        self._dispatcher.paused = False
+        self._dispatcher.wake()
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self._dispatcher.paused
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every ``JobEvent``, on the event loop; returns an
@@ -220,7 +204,7 @@ class JobService:
                 positions = await self._positions()
                 for record in records:
                     self._publish(QueuedEvent(record, positions.get(record.id, 0)))
-        self._wake.set()
+        self._dispatcher.wake()
         return records
 
     async def cancel(self, job_id: str, user_id: int | None) -> JobRecord:
@@ -234,9 +218,9 @@ class JobService:
         record = await self._db(self.store.cancel_queued, job_id, user_id)
         if record.state == JobState.CANCELLED:
             self._publish(CancelledEvent(record))
-            self._wake.set()
+            self._dispatcher.wake()
             return record
-        active = self._active.get(job_id)
+        active = self._dispatcher.active.get(job_id)
         if active is None:
             return record
         active.control.cancel()
@@ -264,7 +248,7 @@ class JobService:
         waiting = await self._db(self.store.jobs_in, [JobState.QUEUED])
         positions = await self._positions()
         waiting.sort(key=lambda record: positions.get(record.id, len(positions) + 1))
-        return QueueSnapshot(tuple(running), tuple(waiting), self._paused)
+        return QueueSnapshot(tuple(running), tuple(waiting), self.paused)
 
     async def pending_deliveries(self) -> list[JobRecord]:
         """Jobs that succeeded but are neither delivered nor undelivered (e.g. the process
@@ -318,111 +302,6 @@ class JobService:
         """Whether the macro existed."""
         return await self._db(self.members.delete_macro, user_id, name)
 
-    # --- the dispatcher ----------------------------------------------------------------------
-
-    async def _dispatch(self) -> None:
-        while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                while not self._paused and not self._stopping:
-                    async with self._order:
-                        record = await self._db(self.store.start_next, self.scheduler)
-                        if record is None:
-                            break
-                        if self._stopping:
-                            await self._db(self.store.requeue, record.id)
-                            break
-                        active = self._activate(record)
-                    await self._execute(active)
-            except Exception:
-                log.exception("the job dispatcher failed; retrying in a second")
-                await asyncio.sleep(1)
-                self._wake.set()
-
-    def _activate(self, record: JobRecord) -> _Active:
-        loop = self._running_loop()
-        report = self._progress_reporter(record)
-        control = JobControl(
-            report, on_preview=report, preview_every=self.settings.engine.preview_every
-        )
-        active = _Active(record, control, loop.create_future())
-        self._active[record.id] = active
-        self._publish(StartedEvent(record))
-        return active
-
-    async def _execute(self, active: _Active) -> None:
-        """Run the job on the GPU worker; its result is stored by a separate task, so the
-        worker can start the next job meanwhile."""
-        try:
-            result = await asyncio.wrap_future(self._run(active.record.spec, active.control))
-        except JobCancelled as exc:
-            outcome: GenerationResult | BaseException = exc
-        except Exception as exc:
-            outcome = exc
-        else:
-            outcome = result
-        self._track(self._running_loop().create_task(self._finish(active, outcome)))
-
-    async def _finish(self, active: _Active, outcome: GenerationResult | BaseException) -> None:
-        job_id = active.record.id
-        event: JobEvent | None
-        try:
-            if isinstance(outcome, GenerationResult):
-                images, grid = await asyncio.to_thread(self._store_images, outcome)
-                record = await self._db(
-                    self.store.finish_success, job_id, outcome.gpu_seconds, images, grid
-                )
-                event = SucceededEvent(record)
-            elif isinstance(outcome, JobCancelled) and active.interrupted:
-                await self._db(self.store.requeue, job_id)
-                event = None
-            elif isinstance(outcome, JobCancelled):
-                record = await self._db(
-                    self.store.finish_unsuccessful, job_id, JobState.CANCELLED, "Cancelled."
-                )
-                event = CancelledEvent(record)
-            else:
-                record = await self._db(
-                    self.store.finish_unsuccessful, job_id, JobState.FAILED, _plain(outcome)
-                )
-                event = FailedEvent(record)
-        except Exception as exc:
-            log.exception("could not record the end of job %s", job_id)
-            record = await self._db(
-                self.store.finish_unsuccessful, job_id, JobState.FAILED, _plain(exc)
-            )
-            event = FailedEvent(record)
-        finally:
-            self._active.pop(job_id, None)
-            if not active.done.done():
-                active.done.set_result(None)
-            self._wake.set()
-        if event is not None:
-            self._publish(event)
-
-    def _store_images(
-        self, result: GenerationResult
-    ) -> tuple[list[StoredImage], StoredImage | None]:
-        texts = result.parameters or [""] * len(result.images)
-        chunks = result.png_text
-        images = [
-            self.images.put(image, text, chunks)
-            for image, text in zip(result.images, texts, strict=True)
-        ]
-        grid = self.images.put(result.grid, texts[0], chunks) if result.grid is not None else None
-        return images, grid
-
-    def _progress_reporter(self, record: JobRecord) -> Callable[..., None]:
-        loop = self._running_loop()
-
-        def report(done: int, total: int, preview: Image.Image | None = None) -> None:
-            # On the GPU worker thread: hand the event to the loop and return at once.
-            with contextlib.suppress(RuntimeError):  # the loop has closed
-                loop.call_soon_threadsafe(self._emit, ProgressEvent(record, done, total, preview))
-
-        return report
-
     # --- helpers -----------------------------------------------------------------------------
 
     async def _positions(self) -> dict[str, int]:
@@ -461,14 +340,3 @@ class JobService:
 def _log_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("a job service task failed", exc_info=task.exception())
-
-
-def _plain(error: BaseException) -> str:
-    """What the member reads when their job fails; details go to the log."""
-    if isinstance(error, UserError):
-        return str(error)
-    log.error("a job failed", exc_info=error)
-    return (
-        f"Something went wrong while making the images ({type(error).__name__}). "
-        "Your GPU time was refunded."
-    )

@@ -177,21 +177,40 @@ class JobStore:
 
     def start_next(self, scheduler: FairScheduler) -> JobRecord | None:
         """Move the job the scheduler picks from queued to running; None when none may start."""
+        started = self.start_batch(scheduler, max_images=0)
+        return started[0] if started else None
+
+    def start_batch(self, scheduler: FairScheduler, max_images: int) -> list[JobRecord]:
+        """Start the job the scheduler picks and the ones it would pick next while they share its
+        ``batch_key`` and fit in ``max_images`` images; running caps count every worker's jobs."""
+        started: list[JobRecord] = []
         with self.db.write() as session:
-            waiting = self._waiting(session)
-            running = dict(
-                session.exec(
-                    select(JobRow.owner_id, func.count())
-                    .where(col(JobRow.state) == JobState.RUNNING)
-                    .group_by(col(JobRow.owner_id))
-                ).all()
-            )
-            entry = scheduler.choose(waiting, running)
-            if entry is None:
-                return None
-            record = self._mark_running(session, job_or_fail(session, entry.job_id))
-        scheduler.served(entry.owner_id)
-        return record
+            waiting, running = self._waiting(session), self._running(session)
+            while (entry := scheduler.choose(waiting, running)) is not None:
+                row = job_or_fail(session, entry.job_id)
+                key = GenerationSpec.model_validate_json(row.spec).batch_key
+                images = sum(len(job.spec.seeds) for job in started) + len(json.loads(row.seeds))
+                if started and (
+                    key is None or key != started[0].spec.batch_key or images > max_images
+                ):
+                    break
+                started.append(self._mark_running(session, row))
+                scheduler.served(entry.owner_id)
+                waiting.remove(entry)
+                running[entry.owner_id] = running.get(entry.owner_id, 0) + 1
+                if key is None:
+                    break
+        return started
+
+    def _running(self, session: Session) -> dict[int, int]:
+        """How many jobs each member has running, on all workers together."""
+        return dict(
+            session.exec(
+                select(JobRow.owner_id, func.count())
+                .where(col(JobRow.state) == JobState.RUNNING)
+                .group_by(col(JobRow.owner_id))
+            ).all()
+        )
 
     def _mark_running(self, session: Session, row: JobRow) -> JobRecord:
         row.state = JobState.RUNNING
@@ -246,11 +265,22 @@ class JobStore:
                 session.add(row)
             return self._record(row)
 
+    def retry(self, job_id: str) -> JobRecord:
+        """A job whose worker died under it: back to the queue (its start counted) to run on
+        another worker, or failed and refunded past ``queue.retry_limit`` extra starts. Nothing
+        was charged for the lost run."""
+        with self.db.write() as session:
+            row = job_or_fail(session, job_id)
+            if row.state == JobState.RUNNING:
+                self._requeue_or_fail(session, row, "The GPU worker stopped")
+            return self._record(row)
+
     def recover(self) -> tuple[list[JobRecord], list[JobRecord]]:
         """After a crash: jobs left ``running`` go back to the queue, or fail (refunded) once
         they were started more than ``queue.retry_limit`` extra times. Returns (requeued,
         failed)."""
-        requeued, failed = [], []
+        requeued: list[JobRecord] = []
+        failed: list[JobRecord] = []
         with self.db.write() as session:
             rows = session.exec(
                 select(JobRow)
@@ -258,21 +288,23 @@ class JobStore:
                 .order_by(col(JobRow.seq))
             ).all()
             for row in rows:
-                if row.attempts > self.queue.retry_limit:
-                    self._end(
-                        session,
-                        row,
-                        JobState.FAILED,
-                        f"The bot stopped {row.attempts} times while this job was running, so "
-                        "it was given up. Your GPU time was refunded.",
-                    )
-                    failed.append(self._record(row))
-                else:
-                    row.state = JobState.QUEUED
-                    row.started_at = None
-                    session.add(row)
-                    requeued.append(self._record(row))
+                self._requeue_or_fail(session, row, "The bot stopped")
+                (failed if row.state == JobState.FAILED else requeued).append(self._record(row))
         return requeued, failed
+
+    def _requeue_or_fail(self, session: Session, row: JobRow, what: str) -> None:
+        if row.attempts > self.queue.retry_limit:
+            self._end(
+                session,
+                row,
+                JobState.FAILED,
+                f"{what} {row.attempts} times while this job was running, so it was given up. "
+                "Your GPU time was refunded.",
+            )
+        else:
+            row.state = JobState.QUEUED
+            row.started_at = None
+            session.add(row)
 
     def cancel_queued(self, job_id: str, user_id: int | None) -> JobRecord:
         """Cancel ``job_id`` if it still waits; a running one is returned unchanged for the

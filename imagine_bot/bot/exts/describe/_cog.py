@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -97,9 +98,13 @@ def answer_view(owner_id: int) -> discord.ui.View:
 class Describe(commands.Cog):
     def __init__(self, bot: ImagineBot) -> None:
         self.bot = bot
-        models = bot.app.runner.models
-        self.describer = Describer(bot.app.settings.describe, models.device, models.dtype)
-        """Its models load on the first /describe, on the GPU worker."""
+        self.describer = Describer.on_engine_device(bot.app.settings)
+        """Its models load on the first /describe, and run on their own thread: they are not
+        jobs, so they stay in the bot's process whatever the workers backend."""
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagine-describe")
+
+    async def cog_unload(self) -> None:
+        self._thread.shutdown(wait=False)
 
     @app_commands.command(description="Four prompts that would make an image like yours")
     @app_commands.describe(image="The image to describe", link="Or a link to it")
@@ -136,4 +141,4 @@ class Describe(commands.Cog):
         app = self.bot.app
         stored = await app.planner.fetcher.fetch(url)
         picture = await asyncio.to_thread(app.images.open, stored.sha256)
-        return await asyncio.wrap_future(app.runner.call(self.describer.describe, picture))
+        return await asyncio.wrap_future(self._thread.submit(self.describer.describe, picture))

@@ -1,0 +1,76 @@
+"""Ray workers on a local Ray instance this module starts (``ray.init(num_cpus=...)``): two
+CPU actors with the tiny model, streaming progress, remote cancel, and an actor killed
+mid-job."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from imagine_bot.config import Settings
+from imagine_bot.engine.jobs.records import ProgressEvent, QueuedEvent, SucceededEvent
+from imagine_bot.engine.spec import JobState
+from imagine_bot.workers.ray import RayWorkerPool
+from tests.support.jobkit import tuned, until
+from tests.support.workerkit import ALICE, Bench, two_members_at_once_then_cancel
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray instance and two actor processes cost seconds
+
+RAY_WORKERS = {"backend": "ray", "count": 2, "gpus_per_worker": 0.0, "max_restarts": 2}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pool(settings: Settings, cluster: None) -> Iterator[RayWorkerPool]:
+    workers = RayWorkerPool(tuned(settings, workers=RAY_WORKERS))
+    workers.start()
+    yield workers
+    workers.close()
+
+
+@pytest.fixture
+async def bench(settings: Settings, pool: RayWorkerPool, tmp_path: Path) -> AsyncIterator[Bench]:
+    await until(lambda: pool.capacity == 2, timeout=240)
+    for name in ("worker-0", "worker-1"):  # both models resident before the clock matters
+        ray.get(pool.actor(name).warm_up.remote("tiny"))
+    bench = Bench(settings, pool, tmp_path)
+    await bench.service.start()
+    yield bench
+    await bench.service.stop()
+
+
+async def test_two_members_run_at_once_on_two_actors_and_cancel_reaches_one(
+    bench: Bench,
+) -> None:
+    await two_members_at_once_then_cancel(bench)
+
+
+async def test_a_killed_actor_requeues_its_job_which_completes_once_on_the_other(
+    bench: Bench, pool: RayWorkerPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    job = await bench.submit(ALICE, 3, steps=40)
+    await bench.wait(ProgressEvent, job.id)
+    killed = pool.worker_of(job.id)
+    assert killed is not None
+    ray.kill(pool.actor(killed), no_restart=False)
+    await bench.wait(QueuedEvent, job.id, count=2)
+    await until(lambda: pool.worker_of(job.id) is not None or bench.seen(SucceededEvent, job.id))
+    rerun_on = pool.worker_of(job.id)
+    await bench.wait(SucceededEvent, job.id)
+    done = await bench.service.job(job.id)
+    assert done is not None and done.state == JobState.SUCCEEDED and done.attempts == 2
+    assert rerun_on in (None, "worker-0", "worker-1") and rerun_on != killed
+    assert len(bench.seen(SucceededEvent, job.id)) == 1 and bench.charges(job.id) == 1
+    assert f"GPU worker {killed} died mid-job" in caplog.text
+    await until(lambda: pool.capacity == 2, timeout=240)  # Ray restarted it
+    assert f"GPU worker {killed} is back" in caplog.text
