@@ -26,7 +26,7 @@ from imagine_bot.config import Settings
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
-from imagine_bot.engine.gpu.models import resolve_device
+from imagine_bot.engine.gpu.models import LOADING, resolve_device
 
 PROMPTS = 4
 VOCABULARY_FILE = "describe_vocabulary.toml"
@@ -96,10 +96,11 @@ class Describer:
         if self._captioner is not None:
             return
         caption, rank = self.settings.caption_model, self.settings.ranking_model
-        captioner = _load("describe.caption_model", caption, BlipForConditionalGeneration)
-        caption_processor = _load("describe.caption_model", caption, BlipProcessor)
-        ranker = _load("describe.ranking_model", rank, CLIPModel)
-        rank_processor = _load("describe.ranking_model", rank, CLIPProcessor)
+        with LOADING:
+            captioner = _load("describe.caption_model", caption, BlipForConditionalGeneration)
+            caption_processor = _load("describe.caption_model", caption, BlipProcessor)
+            ranker = _load("describe.ranking_model", rank, CLIPModel)
+            rank_processor = _load("describe.ranking_model", rank, CLIPProcessor)
         self._captioner = captioner.to(self.device, self.dtype).eval()
         self._ranker = ranker.to(self.device, self.dtype).eval()
         self._caption_processor, self._rank_processor = caption_processor, rank_processor

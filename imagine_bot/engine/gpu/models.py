@@ -45,7 +45,7 @@ SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
 }
-_LOADING = threading.Lock()
+LOADING = threading.Lock()
 """Loading patches torch process-wide (accelerate's empty-weights init), so two workers'
 registries loading at once would break each other's models: one load at a time."""
 Variant = Literal["img2img", "inpaint"]
@@ -170,7 +170,7 @@ class ModelRegistry:
 
     def _load(self, name: str) -> DiffusionPipeline:
         preset = self.presets[name]
-        with _LOADING:
+        with LOADING:
             pipeline = load_pipeline(name, preset, self._source_path(preset), self.dtype)
         acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
