@@ -12,6 +12,7 @@ from discord.ext import commands
 from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
 from imagine_bot.plugins.builtin.grammar import parse_flags
+from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, check_text
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -99,6 +100,7 @@ class Preferences(commands.Cog):
         await interaction.response.defer(ephemeral=True)
         try:
             if flags:
+                check_text(flags, "The suffix", MAX_FLAGS_LENGTH)
                 parse_flags(flags, self.bot.app.planner.flags)
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
@@ -123,6 +125,7 @@ class Preferences(commands.Cog):
                 for spelling in (flag.name, *flag.aliases)
             }:
                 raise UserError(f"--{name} is already a flag; choose another name.")
+            check_text(flags, "An option", MAX_FLAGS_LENGTH)
             parse_flags(flags, self.bot.app.planner.flags)
         except UserError as error:
             await interaction.followup.send(str(error), ephemeral=True)
