@@ -196,7 +196,7 @@ def resolve_device(setting: str) -> torch.device:
         if not _available(device):
             raise UserError(
                 f"engine.device is {setting!r}, but this torch ({torch.__version__}) sees no "
-                f"such device; set engine.device to \"auto\" or \"cpu\", or install a torch "
+                f'such device; set engine.device to "auto" or "cpu", or install a torch '
                 "build for that device."
             )
         return device

@@ -26,6 +26,7 @@ from imagine_bot.bot.delivery import (
     stored_upload,
     with_retries,
 )
+from imagine_bot.bot.errors import fit
 from imagine_bot.bot.exts.imagine.buttons import grid_view, single_view
 from imagine_bot.engine.jobs.records import (
     JobEvent,
@@ -175,7 +176,7 @@ class JobWatcher:
             view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
         if upload.note:
             content += f"\n-# {upload.note}"
-        return ResultMessage(content, upload, view)
+        return ResultMessage(fit(content), upload, view)
 
     @property
     def _flags(self) -> Any:
