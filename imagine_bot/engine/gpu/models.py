@@ -25,7 +25,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
@@ -174,10 +174,8 @@ class ModelRegistry:
         try:
             pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
         except (OSError, ValueError) as exc:
-            raise UserError(
-                f"The model {name!r} could not be loaded from {source}: {exc}. "
-                f"Check models.{name}.source in the settings and that the weights are "
-                "downloaded (models from the hub need network access once)."
+            raise ModelUnavailable(
+                f"model {name!r}", source, str(exc), f"models.{name}.source"
             ) from exc
         acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
