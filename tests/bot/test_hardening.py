@@ -12,6 +12,7 @@ import simcord
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.errors import MAX_CONTENT, SERVER_FAULT
+from imagine_bot.engine.gpu.upscale import NO_WEIGHTS_WARNING
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, MAX_PROMPT_LENGTH
 from tests.bot.conftest import SIMCORD, World, button_ids
 
@@ -172,3 +173,41 @@ async def test_a_refused_admin_command_logs_no_error(
         result = await world.bob.slash(world.channel, "admin pause")
     assert "Only server managers" in answer(result)
     assert not [r for r in caplog.records if "Ignoring exception" in r.getMessage()]
+
+
+async def test_button_jobs_do_not_warn_about_flags_they_apply(
+    world: World, app: ImagineApp
+) -> None:
+    grid = await grid_of(world, "a fox --no text --s 250")
+    result = await world.alice.click(grid, label="V1")
+    notes = " ".join(reply.content for reply in result.followups)
+    assert "Started." in notes and "has no effect" not in notes
+    child = [job for job in await app.service.jobs_of(world.alice.id) if job.parent_id]
+    assert child and child[0].spec.negative_prompt == "text"
+
+
+async def test_image_actions_run_at_least_one_step_at_quality_quarter(
+    world: World, app: ImagineApp
+) -> None:
+    grid = await grid_of(world, "a fox --q .25")
+    await world.alice.click(grid, label="V1")
+    await world.alice.click(grid, label="U1")
+    single = bot_messages(world)[-1]
+    await world.alice.click(single, label="Vary (Subtle)")
+    children = [job for job in await app.service.jobs_of(world.alice.id) if job.parent_id]
+    assert len(children) == 2
+    assert [job.state for job in children] == ["delivered", "delivered"], [
+        job.error for job in children
+    ]
+
+
+async def test_warnings_from_the_gpu_worker_are_shown_with_the_result(
+    world: World, app: ImagineApp
+) -> None:
+    grid = await grid_of(world)
+    await world.alice.click(grid, label="U1")
+    await world.alice.click(bot_messages(world)[-1], label="Upscale (Subtle)")
+    upscaled = bot_messages(world)[-1]
+    (job,) = [job for job in await app.service.jobs_of(world.alice.id) if job.parent_id]
+    assert job.warnings and NO_WEIGHTS_WARNING in job.warnings
+    assert f"⚠️ {NO_WEIGHTS_WARNING}"[:200] in upscaled.content

@@ -91,3 +91,13 @@ def test_a_lone_image_link_without_an_adapter_is_refused(
     code, _, err = parse_json(prompt, test_env, monkeypatch, capsys)
     assert code == EXIT_USAGE
     assert "only an image" in err and "no image-prompt adapter" in err
+
+
+@pytest.mark.parametrize("style", ["cute", "expressive", "original", "scenic"])
+def test_a_midjourney_only_style_is_ignored_with_a_warning(
+    style: str, test_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    for key, value in test_env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["parse", f"a fox --style {style}"]) == 0
+    assert f"warning: --style {style} is one of Midjourney's own styles" in capsys.readouterr().err

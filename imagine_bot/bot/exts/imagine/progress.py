@@ -174,8 +174,8 @@ class JobWatcher:
         else:
             content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
             view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
-        if upload.note:
-            content += f"\n-# {upload.note}"
+        notes = [*(f"⚠️ {warning}" for warning in job.warnings), upload.note]
+        content += "".join(f"\n-# {note}" for note in notes if note)
         return ResultMessage(fit(content), upload, view)
 
     @property
