@@ -4,6 +4,7 @@ every command and button."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -11,8 +12,11 @@ import pytest
 import simcord
 
 from imagine_bot.app import ImagineApp
+from imagine_bot.bot.client import ImagineBot
 from imagine_bot.bot.errors import MAX_CONTENT, SERVER_FAULT
+from imagine_bot.bot.exts.imagine.progress import JobWatcher
 from imagine_bot.engine.gpu.upscale import NO_WEIGHTS_WARNING
+from imagine_bot.engine.jobs.records import Requester
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, MAX_PROMPT_LENGTH
 from tests.bot.conftest import SIMCORD, World, button_ids
 
@@ -211,3 +215,39 @@ async def test_warnings_from_the_gpu_worker_are_shown_with_the_result(
     (job,) = [job for job in await app.service.jobs_of(world.alice.id) if job.parent_id]
     assert job.warnings and NO_WEIGHTS_WARNING in job.warnings
     assert f"⚠️ {NO_WEIGHTS_WARNING}"[:200] in upscaled.content
+
+
+# --- 2. a job accepted just before a crash is delivered ------------------------------------
+
+
+async def test_a_job_without_its_message_is_posted_after_a_restart(
+    world: World, app: ImagineApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The process died between writing the job's row and posting its message; it restarts
+    # with the job still queued.
+    await app.service.pause()
+    specs = await app.planner.plan("a lighthouse at dusk --seed 7")
+    (job,) = await app.service.submit(
+        Requester(world.alice.id), specs, interaction_id=1, channel_id=world.channel.id
+    )
+    monkeypatch.setattr(
+        JobWatcher,
+        "_next_event",
+        lambda self, queue: world.env.external_wait(queue.get(), reason="job events"),
+    )
+    await world.env.restart_bot(ImagineBot(app))
+    (posted,) = bot_messages(world)
+    assert "(Waiting to start)" in posted.content
+    assert world.alice.id in [user.id for user in posted.mentions]
+
+    await app.service.resume()
+    for _ in range(6000):  # the GPU worker runs outside SimCord's clock
+        record = await app.service.job(job.id)
+        if record is not None and record.state == "delivered":
+            break
+        await asyncio.sleep(0.05)
+    await world.env.settle()
+    (delivered,) = bot_messages(world)
+    assert delivered.content.startswith("**a lighthouse at dusk --seed 7**")
+    assert button_ids(delivered) and all(job.id in custom_id for custom_id in button_ids(delivered))
+    assert (await app.service.job(job.id)).state == "delivered"  # type: ignore[union-attr]
