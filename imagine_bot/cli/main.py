@@ -18,7 +18,7 @@ from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import ModelUnavailable, UserError
-from imagine_bot.engine.images.fetch import store_image_file
+from imagine_bot.engine.images.decode import store_image_file
 from imagine_bot.engine.images.files import save_result
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage

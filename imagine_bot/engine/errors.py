@@ -17,6 +17,10 @@ class PromptError(UserError):
         self.flag = flag
 
 
+class ImageFetchError(UserError):
+    """A URL, a download or a file that cannot be used as an image; says which and why."""
+
+
 class ModelUnavailable(UserError):
     """A model (or a part of one) could not be loaded. Its message is for the member and names
     no file; ``details`` (source, reason, the setting to check) is for the log and the admin."""

@@ -21,7 +21,7 @@ import re
 
 from imagine_bot.config import IPAdapterSettings, Settings
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.images.fetch import short
+from imagine_bot.engine.images.decode import short
 from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
 
