@@ -16,6 +16,8 @@ MAX_BRACE_DEPTH = 8
 """How deep ``{…}`` groups may nest."""
 MAX_WEIGHT = 1000.0
 """The largest ``::`` weight, either sign."""
+MAX_PROMPT_PARTS = 20
+"""``::`` parts of one prompt: each is encoded on the GPU for every job."""
 
 
 def check_text(text: str, what: str, limit: int) -> None:

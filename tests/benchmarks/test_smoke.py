@@ -77,6 +77,14 @@ def check_preview(result: Result) -> None:
     assert result["parameters"]["latents"] == "4x4x8x8"
 
 
+def check_fuzz(result: Result) -> None:
+    counts = {row["outcome"]: row["prompts"] for row in result["rows"]}
+    assert counts["unexpected"] == 0, result["notes"]
+    assert counts["planned"] > 0 and counts["user error"] > 0
+    assert sum(counts.values()) == result["parameters"]["prompts"]
+    assert result["summary"]["slowest plan ms"] > 0
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
@@ -85,6 +93,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "gpu_grid": check_gpu_grid,
     "event_loop": check_event_loop,
     "preview": check_preview,
+    "fuzz": check_fuzz,
 }
 
 

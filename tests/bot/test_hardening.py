@@ -28,7 +28,7 @@ def answer(result: simcord.InteractionResult) -> str:
     assert result.acknowledged
     assert result.response is not None, "the command was never answered"
     assert result.response.ephemeral
-    content = result.response.content
+    content: str = result.response.content
     assert len(content) <= MAX_CONTENT and "Traceback" not in content
     return content
 

@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import huggingface_hub
 import pytest
+from huggingface_hub.utils.tqdm import are_progress_bars_disabled, disable_progress_bars
 
 from imagine_bot.config import load_settings
 from imagine_bot.engine.gpu.models import ModelRegistry
@@ -128,6 +128,6 @@ def test_start_up_line_then_sigterm_requeues_the_running_job(
 
 
 def test_model_downloads_show_their_progress(test_env: dict[str, str]) -> None:
-    huggingface_hub.utils.disable_progress_bars()
+    disable_progress_bars()
     ModelRegistry(load_settings(env=test_env))
-    assert not huggingface_hub.utils.are_progress_bars_disabled()
+    assert not are_progress_bars_disabled()

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import diffusers
-import huggingface_hub
 import torch
 import transformers
 from diffusers import (
@@ -23,6 +22,7 @@ from diffusers import (
     UniPCMultistepScheduler,
 )
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from huggingface_hub.utils.tqdm import enable_progress_bars as enable_hub_progress_bars
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine.errors import ModelUnavailable, UserError
@@ -74,7 +74,7 @@ class ModelRegistry:
         # transformers also turns off the hub's, which show a (rare, long) download's progress.
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
-        huggingface_hub.utils.enable_progress_bars()
+        enable_hub_progress_bars()
 
     def claim_thread(self) -> None:
         """Make the calling thread the only one allowed to use pipelines."""
@@ -208,9 +208,9 @@ def resolve_device(setting: str) -> torch.device:
 def _available(device: torch.device) -> bool:
     index = device.index or 0
     if device.type == "cuda":
-        return torch.cuda.is_available() and index < torch.cuda.device_count()
+        return bool(torch.cuda.is_available()) and index < torch.cuda.device_count()
     if device.type == "xpu":
-        return torch.xpu.is_available() and index < torch.xpu.device_count()
+        return bool(torch.xpu.is_available()) and index < torch.xpu.device_count()
     if device.type == "mps":
-        return torch.backends.mps.is_available()
+        return bool(torch.backends.mps.is_available())
     return True

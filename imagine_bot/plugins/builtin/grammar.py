@@ -24,7 +24,7 @@ from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import FlagValue, Prompt, PromptPart
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.flags import FlagRegistry
-from imagine_bot.plugins.limits import MAX_BRACE_DEPTH, MAX_WEIGHT
+from imagine_bot.plugins.limits import MAX_BRACE_DEPTH, MAX_PROMPT_PARTS, MAX_WEIGHT
 
 MAX_EXPANSIONS = 40
 _BEFORE_FLAG = r"(?:(?<=[\s,.;:!?)\]}\"'…])|^)"
@@ -236,6 +236,10 @@ def _take_image_urls(body: str) -> tuple[list[str], str]:
 def _split_weighted(body: str) -> list[PromptPart]:
     """``a::2 b`` -> [a (2), b (1)]: the number right after ``::`` weighs the text before it."""
     segments = body.split("::")
+    if len(segments) > MAX_PROMPT_PARTS:
+        raise PromptError(
+            f"This prompt has {len(segments)} ::parts; the limit is {MAX_PROMPT_PARTS}."
+        )
     parts: list[PromptPart] = []
     for index, segment in enumerate(segments):
         if index > 0:
