@@ -16,10 +16,9 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.engine.errors import UserError
 
-INVITE_PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, attach_files=True, embed_links=True
-)
-"""What the bot needs in a channel: post, upload the grid, show its buttons."""
+INVITE_PERMISSIONS = discord.Permissions(274878024704)
+"""The README's set: view channels, send messages (also in threads), embed links, attach files
+and read message history."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 log = logging.getLogger(__name__)
