@@ -1,4 +1,9 @@
-"""The Discord client: slash commands only, no privileged intents."""
+"""The Discord client: slash commands only, no privileged intents.
+
+It is handed the app and owns the Discord side of it: the desk that starts jobs and the
+watcher that keeps their messages up to date, both given the app explicitly; the features
+(``exts/<feature>/``) are extensions whose ``setup`` builds their cog from what it holds.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,16 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import discord
 from discord.ext import commands
 
 from imagine_bot.app import ImagineApp
-from imagine_bot.bot.access import PlaceCheckedTree, answer_if_refused
+from imagine_bot.bot.access import PlaceCheckedTree
 from imagine_bot.bot.errors import answer_failure
-from imagine_bot.bot.exts.imagine.buttons import JobButton
 from imagine_bot.bot.exts.imagine.desk import JobDesk
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,10 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.imagine",
     "imagine_bot.bot.exts.preferences",
     "imagine_bot.bot.exts.admin",
+    "imagine_bot.bot.exts.region",
+    "imagine_bot.bot.exts.remix",
+    "imagine_bot.bot.exts.describe",
+    "imagine_bot.bot.exts.blend",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 
@@ -40,25 +48,29 @@ class ImagineBot(commands.Bot):
             tree_cls=PlaceCheckedTree,
         )
         self.app = app
-        self.desk = JobDesk(self)
-        self.watcher = JobWatcher(self)
+        self.watcher = JobWatcher(app, self)
+        self.desk = JobDesk(app, self.watcher)
+        self.web = WebServer(app)
+        """Extensions add their pages in ``setup``; it starts once they are all loaded."""
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
         self.tree.error(answer_failure)
-        self.add_dynamic_items(JobButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if not self.serve:
             return
         await self.sync_commands_if_changed()
+        if self.app.settings.web.enabled:
+            await self.web.start()
         self._unsubscribe = self.app.service.subscribe(self.watcher.on_event)
         await self.watcher.resume()
 
     async def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        await self.web.stop()
         await super().close()
 
     def commands_fingerprint(self) -> str:
@@ -83,12 +95,3 @@ class ImagineBot(commands.Bot):
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(self.commands_fingerprint())
         return len(synced)
-
-    async def press(
-        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
-    ) -> None:
-        try:
-            if await answer_if_refused(interaction):
-                await self.desk.press(interaction, action, job_id, index)
-        except Exception as error:
-            await answer_failure(interaction, error)

@@ -13,21 +13,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from imagine_bot.bot.messages import fit, user_error
 from imagine_bot.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 
-MAX_CONTENT = 2000
-"""Discord refuses a message whose content is longer."""
 SERVER_FAULT = (
     "Something went wrong on the server while doing that; the details are in the bot's log "
     "for the admin. Please try again later."
 )
-
-
-def fit(text: str, limit: int = MAX_CONTENT) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when something was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def answer_failure(interaction: discord.Interaction[Any], error: BaseException) -> None:
@@ -39,7 +33,7 @@ async def answer_failure(interaction: discord.Interaction[Any], error: BaseExcep
     if isinstance(cause, app_commands.CheckFailure):
         return  # the check already answered (e.g. /admin for a non-admin): nothing to log
     if isinstance(cause, UserError):
-        text = str(cause)
+        text = user_error(cause)
     else:
         command = interaction.command.qualified_name if interaction.command else "a button"
         log.error("%s failed for user %s", command, interaction.user.id, exc_info=cause)

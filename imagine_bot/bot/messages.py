@@ -4,49 +4,54 @@ from __future__ import annotations
 
 import discord
 
-from imagine_bot.bot.errors import fit
+from imagine_bot.engine.errors import LaneNotInPlan, UserError
 from imagine_bot.engine.jobs.records import QuotaStatus
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import GenerationSpec, Lane
+from imagine_bot.engine.times import duration
+from imagine_bot.plugins.actions import ActionRegistry
 from imagine_bot.plugins.flags import FlagRegistry
 
+MAX_CONTENT = 2000
+"""Discord refuses a message whose content is longer."""
 MAX_PROMPT_ECHO = 1500
 """Messages hold 2000 characters; the rest of the line needs room too."""
 
-ACTION_TITLES = {
-    "reroll": "",
-    "variation": "Variations (Strong)",
-    "vary_subtle": "Variations (Subtle)",
-    "vary_strong": "Variations (Strong)",
-    "upscale_subtle": "Upscaled (Subtle)",
-    "upscale_creative": "Upscaled (Creative)",
-    "zoom_out_2x": "Zoom Out",
-    "zoom_out_1_5x": "Zoom Out",
-    "make_square": "Make Square",
-    "pan_left": "Pan Left",
-    "pan_right": "Pan Right",
-    "pan_up": "Pan Up",
-    "pan_down": "Pan Down",
-    "enhance": "Enhanced",
-}
+
+def prompt_text(spec: GenerationSpec, flags: FlagRegistry) -> str:
+    """The prompt as the user wrote it, flags included (to edit it, or to echo it)."""
+    pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
+    return " ".join(piece for piece in pieces if piece)
 
 
 def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:
     """The prompt as the user wrote it, flags included, safe to show in bold."""
-    pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
-    text = " ".join(piece for piece in pieces if piece)
+    text = prompt_text(spec, flags)
     if len(text) > MAX_PROMPT_ECHO:
         text = text[: MAX_PROMPT_ECHO - 1] + "…"
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
-def job_line(spec: GenerationSpec, flags: FlagRegistry, owner_id: int, *status: str) -> str:
+def job_line(
+    spec: GenerationSpec,
+    flags: FlagRegistry,
+    actions: ActionRegistry,
+    owner_id: int,
+    *status: str,
+) -> str:
     """``**prompt** - Variations (Strong) by @user (42%) (fast)``, as Midjourney words it."""
-    title = ACTION_TITLES.get(spec.action, "")
+    title = actions.title(spec.action)
     who = f"{title} by <@{owner_id}>" if title else f"<@{owner_id}>"
     return fit(f"**{prompt_echo(spec, flags)}** - {who}" + "".join(f" ({part})" for part in status))
 
 
-def single_line(spec: GenerationSpec, flags: FlagRegistry, owner_id: int, index: int) -> str:
+def single_line(
+    spec: GenerationSpec, flags: FlagRegistry, actions: ActionRegistry, owner_id: int, index: int
+) -> str:
+    """One image alone: what made it when its job made only this one ("Upscaled (Subtle) by
+    @user"), else its number in the grid it was picked from ("Image #2 @user")."""
+    title = actions.title(spec.action) if len(spec.seeds) == 1 else ""
+    if title:
+        return f"**{prompt_echo(spec, flags)}** - {title} by <@{owner_id}>"
     return f"**{prompt_echo(spec, flags)}** - Image #{index} <@{owner_id}>"
 
 
@@ -64,19 +69,31 @@ def describe_quota(status: QuotaStatus) -> str:
     if not status.enabled:
         return "Quotas are off on this server: every job runs in the lane it asks for."
     left = max(status.left, 0.0)
-    lane = {"fast": "fast", "relax": "relax (fast time used up)", None: "none until the reset"}
+    lane = {
+        Lane.FAST: "fast",
+        Lane.RELAX: "relax (fast time used up)",
+        None: "none until the reset",
+    }
     return (
         f"Tier: {status.tier} ({status.period})\n"
-        f"Fast GPU time left: {_duration(left)} of {_duration(status.budget + status.granted)}"
-        f" (used {_duration(status.used)}, held for queued jobs {_duration(status.held)})\n"
+        f"Fast GPU time left: {duration(left)} of {duration(status.budget + status.granted)}"
+        f" (used {duration(status.used)}, held for queued jobs {duration(status.held)})\n"
         f"New jobs run in: {lane.get(status.lane, status.lane)}\n"
         f"Resets {discord.utils.format_dt(status.next_reset, 'R')}"
     )
 
 
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+def fit(text: str, limit: int = MAX_CONTENT) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def user_error(error: UserError) -> str:
+    """What the member reads for ``error``: the engine's plain sentence, or the same facts
+    worded with the flag that helps."""
+    if isinstance(error, LaneNotInPlan) and error.lane == Lane.RELAX:
+        return f"Relax mode is not part of your plan ({error.tier}); use --fast instead."
+    return str(error)
 
 
 def _text(spec: GenerationSpec) -> str:

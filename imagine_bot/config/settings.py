@@ -11,10 +11,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from imagine_bot.config.describe import DescribeSettings
+from imagine_bot.config.loras import LoraPreset, ModelFamily
+from imagine_bot.config.web import WebSettings
+
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
 ]
-SCHEDULERS: tuple[str, ...] = get_args(SchedulerName)
+"""The sampling schedulers a preset or job may name; ``default`` keeps the model's own."""
+SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
 DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 
@@ -68,6 +73,13 @@ class ModelPreset(_Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
     source: str = Field(min_length=1)
+    """A hub id, a diffusers folder, a single-file checkpoint (``.safetensors``/``.ckpt``) or
+    ``builtin:tiny``."""
+    config: str | None = None
+    """For a single-file ``source``: a diffusers folder or hub id of the same architecture whose
+    configs and tokenizers describe it (unset: the one diffusers infers, from the hub)."""
+    family: ModelFamily | None = None
+    """The model family, which the LoRAs used with it must fit (unset: no LoRAs)."""
     resolution: int = Field(1024, ge=64, le=4096, multiple_of=64)
     steps: int = Field(30, ge=1, le=200)
     guidance: float = Field(6.0, ge=0.0, le=30.0)
@@ -85,6 +97,15 @@ class ModelPreset(_Section):
     @property
     def pixel_area(self) -> int:
         return self.resolution * self.resolution
+
+    def cheaper_run(self) -> ModelPreset:
+        """This preset with its draft steps and resolution (half of each when unset): what
+        ``--draft`` runs when no ``draft_model`` is named."""
+        cheaper = {
+            "steps": self.draft_steps or max(1, self.steps // 2),
+            "resolution": self.draft_resolution or max(64, self.resolution // 2 // 64 * 64),
+        }
+        return self.model_copy(update=cheaper)
 
 
 class PathSettings(_Section):
@@ -217,15 +238,28 @@ class PluginSettings(_Section):
 
 
 class DatabaseSettings(_Section):
-    """Where jobs, quotas and preferences are kept."""
+    """Where jobs, quotas and preferences are kept: one SQLite file."""
 
     url: str = ""
-    """Any SQLAlchemy URL; empty means the SQLite file ``<data_dir>/imagine.db``."""
+    """A ``sqlite:///`` URL or the database file's path; empty means ``<data_dir>/imagine.db``."""
     busy_timeout: float = Field(30.0, gt=0, le=3600)
-    """Seconds a writer waits for another writer's lock before giving up (SQLite)."""
+    """Seconds a writer waits for another writer's lock before giving up."""
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        scheme = value.partition("://")[0] if "://" in value else "sqlite"
+        if scheme.split("+")[0].lower() != "sqlite":
+            raise ValueError(
+                f"imagine-bot keeps its data in SQLite, not {scheme}: give a sqlite:/// URL or "
+                "the path of the database file (empty: <data_dir>/imagine.db)"
+            )
+        return value
 
     def resolved_url(self, data_dir: Path) -> str:
-        return self.url or f"sqlite:///{data_dir / 'imagine.db'}"
+        if "://" in self.url:
+            return self.url
+        return f"sqlite:///{Path(self.url).expanduser() if self.url else data_dir / 'imagine.db'}"
 
 
 class QueueSettings(_Section):
@@ -314,9 +348,12 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     actions: ActionSettings = ActionSettings()
     models: dict[str, ModelPreset] = Field(default_factory=dict)
+    loras: dict[str, LoraPreset] = Field(default_factory=dict)
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
+    web: WebSettings = WebSettings()
+    describe: DescribeSettings = DescribeSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, Literal
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
+from imagine_bot.config.settings import SchedulerName
 
 GRID_SIZE = 4
 SEED_LIMIT = 2**32
 """Seeds are 0..SEED_LIMIT-1, as Midjourney's --seed."""
+
+
+class Lane(StrEnum):
+    """Queue lanes, highest priority first: a relax job starts only when no turbo or fast job
+    waits. Turbo counts double against the quota, relax is free (``quota.*_multiplier``)."""
+
+    TURBO = "turbo"
+    FAST = "fast"
+    RELAX = "relax"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    """Accepted and waiting for the GPU (the row exists before the member hears "queued")."""
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    """Images stored and GPU time charged; not yet posted."""
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DELIVERED = "delivered"
+    """Succeeded, and the bot posted the result."""
+    UNDELIVERED = "undelivered"
+    """Succeeded, but posting the result failed (``error`` says why)."""
+
+
+PENDING_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
+SUCCESS_STATES = frozenset({JobState.SUCCEEDED, JobState.DELIVERED, JobState.UNDELIVERED})
+"""The job made its images (and its GPU time was measured), posted or not."""
 
 FlagValue = bool | int | float | str | tuple[str, ...] | tuple["WeightedRef", ...]
 
@@ -53,6 +84,13 @@ class PromptPart(_Frozen):
 
     text: str
     weight: float = 1.0
+
+
+class LoraUse(_Frozen):
+    """A ``[loras.NAME]`` preset a job applies, and at what weight."""
+
+    name: str
+    weight: float
 
 
 class Prompt(_Frozen):
@@ -118,9 +156,9 @@ class DraftSpec(BaseModel):
     height: int | None = None
     steps: int | None = None
     guidance: float | None = None
-    scheduler: str | None = None
+    scheduler: SchedulerName | None = None
     seed: int | None = None
-    lane: str | None = None
+    lane: Lane | None = None
     attachments: tuple[ReferenceImage, ...] = ()
     """Images given with the command rather than in its text (an attachment, ``--image``)."""
     references: list[ReferenceImage] = Field(default_factory=list)
@@ -129,6 +167,7 @@ class DraftSpec(BaseModel):
     reference_scales: dict[str, float] = Field(default_factory=dict)
     """The IP-Adapter scale of each role in ``references``."""
     blend: tuple[PromptPart, ...] | None = None
+    loras: tuple[LoraUse, ...] | None = None
     chaos: float | None = None
     stop: int | None = None
     tile: bool | None = None
@@ -138,8 +177,8 @@ class DraftSpec(BaseModel):
     source: SourceImage | None = None
     strength: float | None = None
     placement: Placement | None = None
+    mask: SourceImage | None = None
     upscale: int | None = None
-    extras: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
 
     def flag(self, name: str) -> Any:
@@ -168,41 +207,16 @@ class DraftSpec(BaseModel):
                 "negative_prompt": resolved.pop("negative"),
                 **resolved,
                 **{name: value for name, value in optional.items() if value is not None},
+                "typed_prompt": self.prompt.raw,
                 "parts": self.prompt.parts,
                 "image_prompts": self.prompt.image_prompts,
                 "flags": self.prompt.flags,
                 "seeds": tuple((seed + k) % SEED_LIMIT for k in range(self.count or GRID_SIZE)),
                 "references": tuple(self.references),
                 "reference_scales": self.reference_scales,
-                "extras": self.extras,
                 "warnings": (*self.warnings, *ignored),
             }
         )
-
-
-_RESOLVED_FIELDS = (
-    "positive",
-    "negative",
-    "model",
-    "width",
-    "height",
-    "steps",
-    "guidance",
-    "scheduler",
-    "seed",
-    "lane",
-)
-_OPTIONAL_FIELDS = (
-    "blend",
-    "chaos",
-    "stop",
-    "tile",
-    "action",
-    "source",
-    "strength",
-    "placement",
-    "upscale",
-)
 
 
 GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale"]
@@ -215,6 +229,9 @@ class GenerationSpec(_Frozen):
     """
 
     prompt: str
+    typed_prompt: str = ""
+    """The prompt as the member typed it, flags and ``::`` weights included (one expansion of
+    its ``{a, b}`` permutations, macros expanded): running it again gives this job."""
     parts: tuple[PromptPart, ...]
     negative_prompt: str
     image_prompts: tuple[str, ...] = ()
@@ -224,12 +241,14 @@ class GenerationSpec(_Frozen):
     height: int
     steps: int
     guidance: float
-    scheduler: str
+    scheduler: SchedulerName
     seeds: tuple[int, ...] = Field(min_length=1)
-    lane: str
+    lane: Lane
     blend: tuple[PromptPart, ...] = ()
     """``::`` multi-prompts: texts whose embeddings are blended by weight (see ``conditioning``).
     Empty: ``prompt`` is encoded as one text."""
+    loras: tuple[LoraUse, ...] = ()
+    """LoRA presets applied to the model for this job only (``--lora``)."""
     chaos: float = Field(0.0, ge=0.0, le=1.0)
     """Strength of the per-image conditioning noise that varies the images (``--chaos`` / 100)."""
     stop: int = Field(100, ge=1, le=100)
@@ -248,9 +267,10 @@ class GenerationSpec(_Frozen):
     """The IP-Adapter scale of each role in ``references`` (``image``, ``style``, ``subject``)."""
     placement: Placement | None = None
     """Outpainting: where ``source`` sits on the ``width`` x ``height`` canvas."""
+    mask: SourceImage | None = None
+    """Vary (Region): the region of ``source`` to repaint (white), same size; the rest is kept."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
-    extras: dict[str, Any] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     @field_validator("references")
@@ -264,15 +284,56 @@ class GenerationSpec(_Frozen):
         return references
 
     @property
+    def steps_run(self) -> int:
+        """The sampling steps that really run: an image-to-image pass at ``strength`` runs
+        that share of ``steps`` (as diffusers does), ``--stop`` ends early, a pure upscale runs
+        none."""
+        if self.kind == "upscale" and self.strength is None:
+            return 0
+        scheduled = self.steps
+        if self.source is not None:
+            strength = 1.0 if self.strength is None else self.strength
+            scheduled = min(int(self.steps * strength), self.steps)
+        return steps_to_run(scheduled, self.stop)
+
+    @property
     def kind(self) -> GenerateKind:
         """Which pipeline the generate stage runs for this spec."""
         if self.source is None:
             return "txt2img"
         if self.upscale is not None:
             return "upscale"
-        if self.placement is not None:
+        if self.placement is not None or self.mask is not None:
             return "inpaint"
         return "img2img"
+
+
+def steps_to_run(total: int, stop: int) -> int:
+    """How many of ``total`` sampling steps ``--stop stop`` (a percentage) runs."""
+    return max(1, min(total, math.ceil(total * stop / 100)))
+
+
+ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale"})
+"""Spec fields a button action sets itself: what it starts from and how far it may move."""
+_COPIED_FIELDS = tuple(
+    name
+    for name in DraftSpec.model_fields
+    if name in GenerationSpec.model_fields
+    and name not in {"prompt", "references", "reference_scales", "warnings"}  # built by freeze
+)
+"""The draft fields ``freeze`` copies into the spec under the same name."""
+_RESOLVED_FIELDS = (
+    "positive",
+    "negative",
+    "seed",
+    *(name for name in _COPIED_FIELDS if GenerationSpec.model_fields[name].is_required()),
+)
+"""What the transform hooks must have set before ``freeze``."""
+_OPTIONAL_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in _RESOLVED_FIELDS)
+"""Left ``None``, these take ``GenerationSpec``'s defaults."""
+INHERITED_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in ACTION_FIELDS)
+"""Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
+and ``negative_prompt``); seeds and the ``ACTION_FIELDS`` are the action's to set."""
 
 
 class GenerationResult:
@@ -288,6 +349,8 @@ class GenerationResult:
         self.grid: Image.Image | None = None
         self.parameters: list[str] = []
         """Per-image generation parameters (A1111 text), written into each PNG."""
+        self.png_text: dict[str, str] = {}
+        """More PNG text chunks, the same for every image (the typed prompt, the spec)."""
         self.warnings: list[str] = []
         """What the user should know about how it was made (e.g. an upscaler fallback)."""
         self.gpu_seconds = 0.0

@@ -14,10 +14,21 @@ from typing import Literal
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.spec import DraftSpec, FlagValue, GenerationSpec, Prompt, SourceImage
+from imagine_bot.engine.spec import (
+    INHERITED_FIELDS,
+    DraftSpec,
+    FlagValue,
+    GenerationSpec,
+    Prompt,
+    SourceImage,
+)
 
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""
+
+PromptEditing = Literal["never", "remix", "always"]
+"""When pressing the button first opens the prompt for editing: never, in the member's Remix
+mode, or always (Custom Zoom, whose factor is a flag of the prompt)."""
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -36,6 +47,8 @@ class ActionRequest:
     settings: Settings
     preset: ModelPreset
     """The defaults in effect for the parent's model (``--draft`` applied), for size budgets."""
+    mask: SourceImage | None = None
+    """The region a member marked on ``source`` (Vary (Region)), in the image store."""
 
     @property
     def budget(self) -> int:
@@ -65,7 +78,8 @@ class Action:
     """One button action.
 
     ``label`` is the button's text; for a ``per_image`` action under a grid the bot shows one
-    button per image, the label followed by the image's number (``V1`` ... ``V4``).
+    button per image, the label followed by the image's number (``V1`` ... ``V4``). ``title``
+    is what the message of the job it makes calls it ("Upscaled (Subtle)").
     """
 
     name: str
@@ -83,6 +97,11 @@ class Action:
     """Whether the button belongs under a message of this spec (make_square: not square)."""
     emoji: str | None = None
     help: str = ""
+    title: str | None = None
+    """The result message's name for the job ("Zoomed Out 2x"); None: the label; "" for none."""
+    edit_prompt: PromptEditing = "never"
+    """Whether the press opens the prompt for editing before the job is queued; the edited
+    prompt replaces the parent's (``JobPlanner.derive(prompt=...)``)."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -115,26 +134,16 @@ class ActionRegistry:
         except KeyError:
             raise UserError(f"There is no action {name!r} on this server any more.") from None
 
+    def title(self, name: str) -> str:
+        """What a message calls a job made by the action ``name`` ("" for a prompt's job)."""
+        action = self._actions.get(name)
+        if action is None:
+            return ""
+        return action.label if action.title is None else action.title
+
     def for_message(self, spec: GenerationSpec, scope: ActionScope) -> list[Action]:
         """The actions whose buttons go under a ``scope`` message of a job with ``spec``."""
         return [a for a in self if a.scope == scope and a.applies_to(spec)]
-
-
-INHERITED_FIELDS = (
-    "model",
-    "width",
-    "height",
-    "steps",
-    "guidance",
-    "scheduler",
-    "lane",
-    "blend",
-    "chaos",
-    "stop",
-    "tile",
-)
-"""Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
-and ``negative_prompt``); seeds, source, strength and geometry are the action's to set."""
 
 
 def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
@@ -147,20 +156,26 @@ def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:
         )
     is_draft_model = any(other.draft_model == parent.model for other in settings.models.values())
     if parent.flags.get("draft") and not is_draft_model and preset.draft_model is None:
-        from imagine_bot.plugins.builtin.model_preset import cheaper_run
-
-        preset = cheaper_run(preset)
+        preset = preset.cheaper_run()
     return preset
 
 
 def derived_draft(
-    action: Action, request: ActionRequest, flag_defaults: dict[str, FlagValue]
+    action: Action,
+    request: ActionRequest,
+    flag_defaults: dict[str, FlagValue],
+    edited: Prompt | None = None,
 ) -> DraftSpec:
     """The draft of ``action``'s job: the parent's prompt and flags, its resolved values when
-    the action inherits them, then the action's own fields."""
+    the action inherits them, then the action's own fields.
+
+    An ``edited`` prompt (Remix) replaces the parent's, and then nothing is inherited: the
+    transform hooks resolve text, model, size, steps and the rest from its flags, as for a new
+    prompt (they are the parent's, preferences included, unless the member changed them).
+    """
     parent = request.parent
-    prompt = Prompt(
-        raw=parent.prompt,
+    prompt = edited or Prompt(
+        raw=parent.typed_prompt or parent.prompt,
         parts=parent.parts,
         image_prompts=parent.image_prompts,
         flags=dict(parent.flags),
@@ -175,7 +190,7 @@ def derived_draft(
     # Always the parent's stored images, never the URLs again: they may have expired.
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)
-    if action.inherit:
+    if action.inherit and edited is None:
         draft.positive, draft.negative = parent.prompt, parent.negative_prompt
         draft.preset = request.preset
         for name in INHERITED_FIELDS:

@@ -52,8 +52,13 @@ class Flag:
     """Flags sharing a group are alternatives (``--fast``/``--relax``): at most one per prompt."""
     ignored_warning: str | None = None
     """Shown when no transform hook honours the flag; a generic sentence when unset."""
+    repeatable: bool = False
+    """The flag may be given several times; its words add up (``--lora a --lora b``). For the
+    ``words`` kind (``terms`` flags always merge)."""
 
     def __post_init__(self) -> None:
+        if self.repeatable and self.kind != "words":
+            raise ValueError(f"flag --{self.name}: only words flags can be repeatable")
         for name in (self.name, *self.aliases):
             if not _NAME.fullmatch(name):
                 raise ValueError(f"flag name {name!r} must be lower-case letters, digits, - or _")

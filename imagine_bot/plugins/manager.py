@@ -14,11 +14,41 @@ import pluggy
 from imagine_bot.config import Settings
 from imagine_bot.plugins import PROJECT_NAME, hookspecs
 from imagine_bot.plugins.actions import ActionRegistry
-from imagine_bot.plugins.builtin import BUILTIN_PLUGINS
 from imagine_bot.plugins.flags import FlagRegistry
 
 ENTRY_POINT_GROUP = "imagine"
 BUILTIN_PREFIX = "builtin."
+BUILTIN_PLUGINS = (
+    "midjourney_flags",
+    "actions",
+    "region",
+    "grammar",
+    "model_preset",
+    "prompt_text",
+    "loras",
+    "aspect",
+    "quality",
+    "stylize",
+    "seed",
+    "chaos",
+    "stop",
+    "tile",
+    "lane",
+    "image_refs",
+    "limits",
+    "generate",
+    "grid",
+    "metadata",
+)
+"""The modules of ``plugins/builtin/``; their implementations of a hook run in this order."""
+ESSENTIAL = {
+    "midjourney_flags": "the bot writes members' settings as these flags and the planner reads "
+    "--repeat",
+    "grammar": "every prompt needs a parse stage; a plugin's imagine_parse already runs first",
+    "generate": "every job needs a generate stage; a plugin's imagine_generate already runs first",
+}
+"""Built-ins that ``plugins.blocked`` may not name, each with the reason (pytest's
+``essential_plugins``); override them by implementing their hooks instead."""
 
 
 class PluginError(Exception):
@@ -30,6 +60,11 @@ def build_plugin_manager(settings: Settings) -> pluggy.PluginManager:
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     for name in settings.plugins.blocked:
+        essential = name.removeprefix(BUILTIN_PREFIX)
+        if name.startswith(BUILTIN_PREFIX) and essential in ESSENTIAL:
+            raise PluginError(
+                f"plugins.blocked names {name!r}, which cannot be blocked: {ESSENTIAL[essential]}"
+            )
         manager.set_blocked(name)
     # pluggy calls trylast implementations in the order they were registered, so the
     # built-ins run in the order BUILTIN_PLUGINS lists them.

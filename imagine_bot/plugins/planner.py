@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import pluggy
 
@@ -21,14 +22,15 @@ from imagine_bot.engine.spec import (
     DraftSpec,
     FlagValue,
     GenerationSpec,
+    Prompt,
     ReferenceImage,
     SourceImage,
 )
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
-from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.limits import MAX_PROMPT_LENGTH, check_text
 from imagine_bot.plugins.manager import collect_actions, collect_flags
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS, expand_macros, parse_flags
 
 
 class JobPlanner:
@@ -71,9 +73,7 @@ class JobPlanner:
         expanded = expand_macros(text, macros or {})
         if expanded != text:
             check_text(expanded, "The prompt with your options filled in", MAX_PROMPT_LENGTH)
-        prompts = self.manager.hook.imagine_parse(text=expanded, flags=self.flags)
-        if prompts is None:
-            raise RuntimeError("no plugin implements imagine_parse")
+        prompts = self._parse(expanded)
         preferred: dict[str, FlagValue] = {}
         for flag_text in preferences:
             preferred = self._prefer(parse_flags(flag_text, self.flags), preferred)
@@ -91,7 +91,7 @@ class JobPlanner:
                 attachments=tuple(images),
             )
             for prompt in prompts
-            for repeat in range(int(prompt.flags.get("repeat", 1)))
+            for repeat in range(int(cast(float, prompt.flags.get("repeat", 1))))
         ]
         if len(drafts) > MAX_EXPANSIONS:
             raise PromptError(
@@ -139,15 +139,26 @@ class JobPlanner:
             ]
 
     async def derive(
-        self, parent: GenerationSpec, action: str, index: int, source: SourceImage | None
+        self,
+        parent: GenerationSpec,
+        action: str,
+        index: int,
+        source: SourceImage | None,
+        *,
+        prompt: str | None = None,
+        mask: SourceImage | None = None,
+        macros: Mapping[str, str] | None = None,
     ) -> list[GenerationSpec]:
         """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
-        the image store).
+        the image store). ``mask`` is the region the member marked (Vary (Region)).
 
-        Enters the flow at the transform stage (DESIGN.md, step 8): the action pre-sets its
+        Enters the flow at the transform stage (docs/design.md, step 6): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
-        fill the rest, and the spec is frozen and validated like any other.
+        fill the rest, and the spec is frozen and validated like any other. ``prompt`` is the
+        member's edit of the parent's prompt (Remix, with their ``macros``): parsed by the same
+        grammar as /imagine, it must make exactly one job. The parent's stored images stay; when
+        the parent had none, images the edit links to are fetched as for /imagine.
         """
         chosen = self.actions[action]
         if not chosen.applies_to(parent):
@@ -162,11 +173,32 @@ class JobPlanner:
             source=source,
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
+            mask=mask,
         )
-        draft = derived_draft(chosen, request, self.flags.defaults())
+        edited = None if prompt is None else self._edited(prompt, macros or {})
+        draft = derived_draft(chosen, request, self.flags.defaults(), edited)
         self.manager.hook.imagine_transform(draft=draft, settings=self.settings)
+        await self._fetch_references([draft])  # images an edited prompt links to
         spec = draft.freeze(self._ignored_warnings)
         for outcome in self.manager.hook.imagine_validate(spec=spec, settings=self.settings):
             if inspect.isawaitable(outcome):
                 await outcome
         return [spec]
+
+    def _parse(self, text: str) -> list[Prompt]:
+        prompts: list[Prompt] | None = self.manager.hook.imagine_parse(text=text, flags=self.flags)
+        if prompts is None:
+            raise RuntimeError("no plugin implements imagine_parse")
+        return prompts
+
+    def _edited(self, text: str, macros: Mapping[str, str]) -> Prompt:
+        check_text(text, "The edited prompt", MAX_PROMPT_LENGTH)
+        expanded = expand_macros(text, macros)
+        check_text(expanded, "The edited prompt with your options filled in", MAX_PROMPT_LENGTH)
+        prompts = self._parse(expanded)
+        if len(prompts) != 1:
+            raise PromptError(
+                f"The edited prompt makes {len(prompts)} prompts; a button makes one job, so "
+                "leave out the {a, b} choices."
+            )
+        return prompts[0]

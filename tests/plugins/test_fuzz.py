@@ -36,7 +36,9 @@ async def test_hostile_prompts_only_ever_raise_user_errors(
         return
     for spec in specs:
         spec.model_dump_json().encode()  # the job row can store it
-        line = messages.job_line(spec, planner.flags, 1234, messages.waiting(3), "fast")
+        line = messages.job_line(
+            spec, planner.flags, planner.actions, 1234, messages.waiting(3), "fast"
+        )
         assert len(line) <= MAX_CONTENT
     summary = "\n".join(["Started.", *(f"⚠️ {note}" for spec in specs for note in spec.warnings)])
     assert len(fit(summary)) <= MAX_CONTENT

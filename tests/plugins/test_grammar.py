@@ -8,13 +8,10 @@ from hypothesis import strategies as st
 
 from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import Prompt, PromptPart, WeightedRef
-from imagine_bot.plugins.builtin.grammar import (
-    MAX_EXPANSIONS,
-    expand_permutations,
-    imagine_parse,
-)
+from imagine_bot.plugins.builtin.grammar import expand_permutations, imagine_parse
 from imagine_bot.plugins.builtin.midjourney_flags import MIDJOURNEY_FLAGS
 from imagine_bot.plugins.flags import FlagRegistry
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,13 @@ from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.models import ModelRegistry
-from imagine_bot.plugins.builtin import BUILTIN_PLUGINS
-from imagine_bot.plugins.manager import PluginError, build_plugin_manager, describe_plugins
+from imagine_bot.plugins.manager import (
+    BUILTIN_PLUGINS,
+    ESSENTIAL,
+    PluginError,
+    build_plugin_manager,
+    describe_plugins,
+)
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner
 
@@ -106,6 +111,26 @@ def test_built_ins_can_be_blocked(test_env: dict[str, str]) -> None:
     manager = build_plugin_manager(settings_with(test_env, blocked='["builtin.grid"]'))
     loaded = {name for name, plugin in manager.list_name_plugin() if plugin is not None}
     assert "builtin.grid" not in loaded and "builtin.metadata" in loaded
+
+
+@pytest.mark.parametrize("name", sorted(ESSENTIAL))
+def test_an_essential_built_in_cannot_be_blocked(test_env: dict[str, str], name: str) -> None:
+    with pytest.raises(PluginError, match=f"'builtin.{name}', which cannot be blocked: "):
+        build_plugin_manager(settings_with(test_env, blocked=f'["builtin.{name}"]'))
+
+
+def test_essential_built_ins_are_ordinary_trylast_plugins(test_env: dict[str, str]) -> None:
+    manager = build_plugin_manager(settings_with(test_env))
+    for name in ESSENTIAL:
+        assert name in BUILTIN_PLUGINS
+        plugin = manager.get_plugin(f"builtin.{name}")
+        impls = [
+            impl
+            for caller in manager.get_hookcallers(plugin) or ()
+            for impl in caller.get_hookimpls()
+            if impl.plugin is plugin
+        ]
+        assert impls and all(impl.trylast for impl in impls)
 
 
 def test_a_plugins_folder_is_loaded(tmp_path: Path, test_env: dict[str, str]) -> None:

@@ -1,11 +1,12 @@
-"""The text conditioning of a job: ``::`` multi-prompt blends and ``--chaos`` noise.
+"""The text conditioning of a job: ``::`` multi-prompt blends, long prompts and ``--chaos``.
 
 **Multi-prompts** (``hot dog::1.5 animal::-0.5``). Each part (with the preset's style suffix)
 is encoded on its own by the pipeline's text encoder(s) into per-token hidden states; the
 prompt embedding is their weighted average, ``sum(w_i * E_i) / sum(w_i)`` (the grammar
-guarantees ``sum(w_i) > 0``). A negative weight therefore pushes the embedding away from that
-part: ``E(hot dog) + 0.5 * (E(hot dog) - E(animal))`` in the example. SDXL's pooled embeddings
-are blended with the same weights. The negative prompt stays text.
+guarantees ``sum(w_i) > 0``), computed by compel (``prompt_encoding``). A negative weight
+therefore pushes the embedding away from that part: ``E(hot dog) + 0.5 * (E(hot dog) -
+E(animal))`` in the example. SDXL's pooled embeddings are blended with the same weights.
+Prompts longer than CLIP's 77 tokens are encoded in full, chunk by chunk.
 
 **Chaos** (``--chaos 0-100``) makes the four images of a grid differ more than their seeds
 alone do, after CADS (Sadat et al., "CADS: Unleashing the Diversity of Diffusion Models
@@ -18,9 +19,9 @@ start of sampling, where the composition is decided, and annealed to nothing by
 
 where mu and sigma are the token's mean and spread over its channels (the rescale keeps them),
 ``s = CHAOS_MAX_NOISE * chaos / 100`` and ``a(p)`` is 1 until ``CHAOS_FULL_UNTIL`` of the steps
-and falls linearly to 0 at ``CHAOS_CLEAN_AT``. The start token, which is the same for every
-prompt, is left alone. The unconditional (negative) half of classifier-free guidance is never
-noised.
+and falls linearly to 0 at ``CHAOS_CLEAN_AT``. The start token (of every 77-token chunk), which
+is the same for every prompt, is left alone. The unconditional (negative) half of
+classifier-free guidance is never noised.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.gpu.prompt_encoding import encode_sd, encode_sdxl
+from imagine_bot.engine.spec import GenerationSpec, PromptPart
 
 SD_PIPELINES = (
     StableDiffusionPipeline,
@@ -72,13 +74,16 @@ class TextConditioning:
     noise: torch.Tensor | None = None
     """Per-image unit noise of the same shape; None without chaos."""
     chaos: float = 0.0
+    window: int = 77
+    """Tokens per encoded chunk; each chunk's first token is the start token."""
 
     def noisy(self, progress: float) -> torch.Tensor:
         """The prompt embeddings for a step at ``progress`` (0 = first step, 1 = done)."""
         assert self.clean is not None
         if self.noise is None:
             return self.clean
-        return add_chaos(self.clean, self.noise, CHAOS_MAX_NOISE * self.chaos * anneal(progress))
+        scale = CHAOS_MAX_NOISE * self.chaos * anneal(progress)
+        return add_chaos(self.clean, self.noise, scale, self.window)
 
 
 def anneal(progress: float) -> float:
@@ -90,15 +95,18 @@ def anneal(progress: float) -> float:
     return (CHAOS_CLEAN_AT - progress) / (CHAOS_CLEAN_AT - CHAOS_FULL_UNTIL)
 
 
-def add_chaos(clean: torch.Tensor, noise: torch.Tensor, scale: float) -> torch.Tensor:
-    """``clean`` with ``noise`` mixed in at ``scale``, keeping each token's mean and spread."""
+def add_chaos(
+    clean: torch.Tensor, noise: torch.Tensor, scale: float, window: int = 77
+) -> torch.Tensor:
+    """``clean`` with ``noise`` mixed in at ``scale``, keeping each token's mean and spread;
+    the start token of every ``window``-token chunk is left as it is."""
     if scale <= 0:
         return clean
     embeds = clean.float()
     mean = embeds.mean(dim=-1, keepdim=True)
     spread = embeds.std(dim=-1, keepdim=True)
     noisy = mean + (embeds - mean + scale * spread * noise.float()) / (1 + scale**2) ** 0.5
-    noisy[:, 0] = embeds[:, 0]  # the start token
+    noisy[:, ::window] = embeds[:, ::window]  # the start tokens
     return noisy.to(clean.dtype)
 
 
@@ -117,61 +125,40 @@ def chaos_noise(seeds: tuple[int, ...], shape: tuple[int, ...]) -> torch.Tensor:
 def text_conditioning(
     pipeline: DiffusionPipeline, spec: GenerationSpec, warn: Callable[[str], None]
 ) -> TextConditioning:
-    """The text inputs of ``spec``'s pipeline call.
-
-    Plain text prompts when neither a blend nor chaos is asked for (the pipeline encodes them
-    itself); else embeddings computed here. A pipeline whose text encoding this module does not
-    know (not Stable Diffusion 1/2 or XL) falls back to the plain prompt, with a warning.
+    """The text inputs of ``spec``'s pipeline call: embeddings made with compel
+    (``prompt_encoding``) for Stable Diffusion 1/2 and XL, so that blends, prompts past 77
+    tokens and chaos work; a pipeline whose text encoding this module does not know gets the
+    plain prompt, with a warning when that loses a blend or chaos.
     """
     count = len(spec.seeds)
-    plain = TextConditioning(
-        {"prompt": [spec.prompt] * count, "negative_prompt": [spec.negative_prompt] * count}
-    )
-    if not spec.blend and spec.chaos <= 0:
-        return plain
-    parts = spec.blend or ()
-    texts = [part.text for part in parts] or [spec.prompt]
-    weights = [part.weight for part in parts] or [1.0]
-    encoded = _encode(pipeline, texts)
-    if encoded is None:
-        warn(
-            f"{type(pipeline).__name__} models do not support ::-weighted prompts or --chaos "
-            "here, so the prompt was used as plain text."
+    parts = spec.blend or (PromptPart(text=spec.prompt),)
+    if isinstance(pipeline, SDXL_PIPELINES):
+        encoded = encode_sdxl(pipeline, parts, spec.negative_prompt)
+    elif isinstance(pipeline, SD_PIPELINES):
+        encoded = encode_sd(pipeline, parts, spec.negative_prompt)
+    else:
+        if spec.blend or spec.chaos > 0:
+            warn(
+                f"{type(pipeline).__name__} models do not support ::-weighted prompts or "
+                "--chaos here, so the prompt was used as plain text."
+            )
+        return TextConditioning(
+            {"prompt": [spec.prompt] * count, "negative_prompt": [spec.negative_prompt] * count}
         )
-        return plain
-    embeds, pooled = encoded
-    weight = torch.tensor(weights, dtype=torch.float32, device=embeds.device)
-    weight = weight / weight.sum()
-    blended = torch.einsum("p,ptc->tc", weight, embeds.float()).to(embeds.dtype)
-    clean = blended.unsqueeze(0).expand(count, -1, -1).contiguous()
+    clean = encoded.embeds.expand(count, -1, -1).contiguous()
     conditioning = TextConditioning(
-        {"negative_prompt": [spec.negative_prompt] * count}, clean=clean, chaos=spec.chaos
+        {"negative_prompt_embeds": encoded.negative.expand(count, -1, -1)},
+        clean=clean,
+        chaos=spec.chaos,
+        window=encoded.window,
     )
     if spec.chaos > 0:
-        noise = chaos_noise(spec.seeds, tuple(blended.shape))
-        conditioning.noise = noise.to(device=embeds.device, dtype=embeds.dtype)
+        noise = chaos_noise(spec.seeds, tuple(encoded.embeds.shape[1:]))
+        conditioning.noise = noise.to(device=clean.device, dtype=clean.dtype)
     conditioning.inputs["prompt_embeds"] = conditioning.noisy(0.0)
-    if pooled is not None:
-        mixed = torch.einsum("p,pc->c", weight, pooled.float()).to(pooled.dtype)
-        conditioning.inputs["pooled_prompt_embeds"] = mixed.unsqueeze(0).expand(count, -1)
+    if encoded.pooled is not None and encoded.negative_pooled is not None:
+        conditioning.inputs["pooled_prompt_embeds"] = encoded.pooled.expand(count, -1)
+        conditioning.inputs["negative_pooled_prompt_embeds"] = encoded.negative_pooled.expand(
+            count, -1
+        )
     return conditioning
-
-
-def _encode(
-    pipeline: DiffusionPipeline, texts: list[str]
-) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-    """Per-token embeddings (texts, tokens, channels) and, for SDXL, pooled ones."""
-    options = {
-        "prompt": texts,
-        "device": pipeline._execution_device,
-        "num_images_per_prompt": 1,
-        "do_classifier_free_guidance": False,
-    }
-    with torch.no_grad():
-        if isinstance(pipeline, SDXL_PIPELINES):
-            embeds, _, pooled, _ = pipeline.encode_prompt(**options)
-            return embeds, pooled
-        if isinstance(pipeline, SD_PIPELINES):
-            embeds, _ = pipeline.encode_prompt(**options)
-            return embeds, None
-    return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PIL import Image
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.models import ModelRegistry
-from imagine_bot.engine.gpu.outpaint import composite, prepare
+from imagine_bot.engine.gpu.outpaint import composite, feather_band, prepare
+from imagine_bot.engine.gpu.region import prepare_region
 from imagine_bot.engine.gpu.sampling import run_pipeline
 from imagine_bot.engine.spec import GenerationSpec
 
@@ -19,6 +21,8 @@ def generate(spec: GenerationSpec, models: ModelRegistry, control: JobControl) -
     source = models.store.open(spec.source.sha256)
     if spec.upscale is not None:
         return upscale(source, spec, models, control)
+    if spec.mask is not None:
+        return vary_region(source, spec, models, control)
     if spec.placement is not None:
         return outpaint(source, spec, models, control)
     return image_to_image(source, spec, models, control)
@@ -46,10 +50,34 @@ def outpaint(
     """New canvas around ``source`` (zoom, make square, pan), with the inpaint variant."""
     assert spec.placement is not None
     canvas, mask, keep = prepare(source, spec.placement, spec.width, spec.height)
-    pipeline = models.variant(spec.model, "inpaint")
+    return inpaint(canvas, mask, keep, spec, models, control)
+
+
+def vary_region(
+    source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
+) -> list[Image.Image]:
+    """``source`` with the region of ``spec.mask`` repainted; every pixel outside the region
+    is the source's."""
+    assert spec.mask is not None
+    image = fit(source, spec.width, spec.height)
+    band = feather_band(models.settings.actions.feather, spec.width, spec.height)
+    mask, keep = prepare_region(models.store.open(spec.mask.sha256), spec.width, spec.height, band)
+    return inpaint(image, mask, keep, spec, models, control)
+
+
+def inpaint(
+    canvas: Image.Image,
+    mask: Image.Image,
+    keep: np.ndarray,
+    spec: GenerationSpec,
+    models: ModelRegistry,
+    control: JobControl,
+) -> list[Image.Image]:
+    """The inpaint variant repaints ``mask`` (white) of ``canvas``; then the pixels of
+    ``canvas`` are put back where ``keep`` says."""
     count = len(spec.seeds)
     images = run_pipeline(
-        pipeline,
+        models.variant(spec.model, "inpaint"),
         spec,
         models,
         control,

@@ -25,8 +25,10 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from huggingface_hub.utils.tqdm import enable_progress_bars as enable_hub_progress_bars
 
 from imagine_bot.config import ModelPreset, Settings
-from imagine_bot.engine.errors import ModelUnavailable, UserError
+from imagine_bot.config.settings import SchedulerName
+from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
+from imagine_bot.engine.gpu.checkpoints import load_pipeline
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
 from imagine_bot.engine.images.store import ImageStore
@@ -35,7 +37,8 @@ from imagine_bot.engine.spec import GenerationSpec
 if TYPE_CHECKING:
     from imagine_bot.engine.gpu.upscale import Upscaler
 
-SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    # every name of config.settings.SCHEDULERS but "default", the pipeline's own
     "euler": (EulerDiscreteScheduler, {}),
     "euler_a": (EulerAncestralDiscreteScheduler, {}),
     "ddim": (DDIMScheduler, {}),
@@ -159,7 +162,7 @@ class ModelRegistry:
             self._upscaler = Upscaler(self.settings)
         return self._upscaler
 
-    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
+    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: SchedulerName) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.
 
         Schedulers keep per-run state (step index, sigmas), so jobs never share one.
@@ -170,13 +173,7 @@ class ModelRegistry:
 
     def _load(self, name: str) -> DiffusionPipeline:
         preset = self.presets[name]
-        source = self._source_path(preset)
-        try:
-            pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(
-                f"model {name!r}", source, str(exc), f"models.{name}.source"
-            ) from exc
+        pipeline = load_pipeline(name, preset, self._source_path(preset), self.dtype)
         acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline

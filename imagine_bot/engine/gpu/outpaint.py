@@ -68,11 +68,16 @@ def _fit(
     left, top = round(box[0] * sx), round(box[1] * sy)
     right = min(width, round((box[0] + box[2]) * sx))
     bottom = min(height, round((box[1] + box[3]) * sy))
-    band = max(MIN_FEATHER, round(feather * min(width, height))) if feather > 0 else 0
+    band = feather_band(feather, width, height)
     placement = Placement(
         x=left, y=top, width=max(1, right - left), height=max(1, bottom - top), feather=band
     )
     return width, height, placement
+
+
+def feather_band(fraction: float, width: int, height: int) -> int:
+    """The blend band, in pixels, for a ``feather`` setting (a fraction of the shorter side)."""
+    return max(MIN_FEATHER, round(fraction * min(width, height))) if fraction > 0 else 0
 
 
 def prepare(

@@ -1,9 +1,9 @@
 """One diffusers pipeline call for a spec, with everything that happens between its steps.
 
 Shared by every diffusion kind of job (text-to-image, image-to-image, inpainting): a fresh
-scheduler, the text conditioning (``::`` blends, ``--chaos``), ``--tile``, and a
-``callback_on_step_end`` that reports progress, sends previews, anneals the chaos noise, stops
-early for ``--stop`` and interrupts a cancelled job.
+scheduler, the job's LoRAs, the text conditioning (``::`` blends, long prompts, ``--chaos``),
+``--tile``, and a ``callback_on_step_end`` that reports progress, sends previews, anneals the
+chaos noise, stops early for ``--stop`` and interrupts a cancelled job.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from PIL import Image
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.conditioning import TextConditioning, text_conditioning
+from imagine_bot.engine.gpu.loras import applied_loras
 from imagine_bot.engine.gpu.previews import LatentFormat, latent_format, preview_image
 from imagine_bot.engine.gpu.seamless import seamless
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import GenerationSpec, steps_to_run
 
 if TYPE_CHECKING:
     from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -40,13 +41,15 @@ def run_pipeline(
     pipeline.scheduler = models.fresh_scheduler(pipeline, spec.scheduler)
     # From an image, diffusers runs int(steps x strength) steps: at least one, or it fails.
     steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
-    text = text_conditioning(pipeline, spec, control.warn)
-    hooks = StepHooks(spec, control, text, latent_format(pipeline))
-    hooks.tap(pipeline.scheduler)
     with (
+        applied_loras(pipeline, spec, models.settings.loras),
         seamless(pipeline, enabled=spec.tile),
         models.image_prompts(pipeline, spec) as reference_inputs,
     ):
+        # Inside the LoRAs: those with text-encoder weights change the conditioning too.
+        text = text_conditioning(pipeline, spec, control.warn)
+        hooks = StepHooks(spec, control, text, latent_format(pipeline))
+        hooks.tap(pipeline.scheduler)
         images = pipeline(
             **text.inputs,
             num_inference_steps=steps,
@@ -66,11 +69,6 @@ def seed_generators(seeds: tuple[int, ...]) -> list[torch.Generator]:
     """One CPU generator per image: the noise of image k depends only on seeds[k], on any
     device, so one image of a grid can be regenerated alone."""
     return [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-
-
-def steps_to_run(total: int, stop: int) -> int:
-    """How many of ``total`` sampling steps ``--stop stop`` (a percentage) runs."""
-    return max(1, min(total, math.ceil(total * stop / 100)))
 
 
 class StepHooks:

@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imagine_bot.config import FetchSettings
-from imagine_bot.engine.errors import ImageFetchError
+from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
@@ -28,6 +28,12 @@ MAX_SIDE_PIXELS = 12_000
 REDUCING_GAP = 2
 """Shrink by whole factors down to this many times the wanted size, then resample."""
 _FORMAT_NAMES = "PNG, JPEG, WebP or GIF"
+
+
+class ImageFetchError(UserError):
+    """A URL, a download or a file that cannot be used as an image; says which and why."""
+
+
 _DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagine-decode")
 """The memory budget: one full-size image (at most ``max_pixels`` x 4 bytes) at a time, on one
 thread, so the allocator reuses the memory the last image freed (per-thread malloc arenas

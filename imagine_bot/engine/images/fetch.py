@@ -6,8 +6,8 @@ to are checked twice against private, loopback, link-local, multicast and reserv
 (IPv4 and IPv6, IPv4 embedded in IPv6 included): by the resolver the connector uses, and again
 by the socket factory right before ``connect``, so neither DNS rebinding nor a path that skips
 the resolver reaches an internal address. The body is streamed under a byte cap with connect,
-read and total timeouts, decoded under the limits of ``decode.py`` and stored by sha256 so a job
-never fetches the same (expiring) URL again.
+read and total timeouts, decoded under the rules of ``decode.py`` and stored by sha256, so a
+job never fetches the same (expiring) URL again.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from imagine_bot.config import FetchSettings
-from imagine_bot.engine.errors import ImageFetchError
-from imagine_bot.engine.images.decode import decode_image, short
+from imagine_bot.engine.images.decode import ImageFetchError, decode_image, short
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,15 +23,17 @@ def save_result(result: GenerationResult, directory: Path, stem: str) -> ResultF
     directory.mkdir(parents=True, exist_ok=True)
     parameters = result.parameters or [""] * len(result.images)
     images = tuple(
-        save_png(image, directory / f"{stem}_{index}.png", text)
+        save_png(image, directory / f"{stem}_{index}.png", text, result.png_text)
         for index, (image, text) in enumerate(zip(result.images, parameters, strict=True), 1)
     )
     grid = None
     if result.grid is not None:
-        grid = save_png(result.grid, directory / f"{stem}_grid.png", parameters[0])
+        grid = save_png(result.grid, directory / f"{stem}_grid.png", parameters[0], result.png_text)
     return ResultFiles(grid=grid, images=images)
 
 
-def save_png(image: Image.Image, path: Path, parameters: str = "") -> Path:
-    write_atomically(path, png_bytes(image, parameters))
+def save_png(
+    image: Image.Image, path: Path, parameters: str = "", text: Mapping[str, str] | None = None
+) -> Path:
+    write_atomically(path, png_bytes(image, parameters, text))
     return path

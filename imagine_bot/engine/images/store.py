@@ -10,12 +10,18 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
 PARAMETERS_KEY = "parameters"
+"""A1111's generation parameters text, which sd-parsers, sd-prompt-reader and A1111 read."""
+PROMPT_KEY = "imagine-prompt"
+"""The prompt exactly as typed, flags and ``::`` weights included: what re-runs the job."""
+SPEC_KEY = "imagine-spec"
+"""The job's spec as JSON (``GenerationSpec``)."""
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,11 @@ class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(self, image: Image.Image, parameters: str = "") -> StoredImage:
-        """Store ``image`` as PNG (with A1111 ``parameters`` text when given)."""
-        data = png_bytes(image, parameters)
+    def put(
+        self, image: Image.Image, parameters: str = "", text: Mapping[str, str] | None = None
+    ) -> StoredImage:
+        """Store ``image`` as PNG (with A1111 ``parameters`` text and the ``text`` chunks)."""
+        data = png_bytes(image, parameters, text)
         sha256 = hashlib.sha256(data).hexdigest()
         path = self.path(sha256)
         if not path.exists():
@@ -54,10 +62,15 @@ class ImageStore:
             return image.convert("RGB")
 
 
-def png_bytes(image: Image.Image, parameters: str = "") -> bytes:
+def png_bytes(
+    image: Image.Image, parameters: str = "", text: Mapping[str, str] | None = None
+) -> bytes:
+    """``image`` as PNG with text chunks (Latin-1 as tEXt, anything else as UTF-8 iTXt)."""
     info = PngImagePlugin.PngInfo()
-    if parameters:
-        info.add_text(PARAMETERS_KEY, parameters)
+    chunks = {PARAMETERS_KEY: parameters, **(text or {})}
+    for key, value in chunks.items():
+        if value:
+            info.add_text(key, value)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()

@@ -1,25 +1,3 @@
-"""Built-in behaviour, as ordinary plugins. Each module is registered as ``builtin.<name>``.
-
-The order below is the order their implementations of a hook are called in.
-"""
-
-BUILTIN_PLUGINS = (
-    "midjourney_flags",
-    "actions",
-    "grammar",
-    "model_preset",
-    "prompt_text",
-    "aspect",
-    "quality",
-    "stylize",
-    "seed",
-    "chaos",
-    "stop",
-    "tile",
-    "lane",
-    "image_refs",
-    "limits",
-    "generate",
-    "grid",
-    "metadata",
-)
+"""Built-in behaviour, as ordinary plugins: one module per stage, each registered by the
+plugin manager as ``builtin.<name>`` with ``trylast=True`` (``manager.BUILTIN_PLUGINS`` lists
+them in calling order). The plugin core never imports these modules."""

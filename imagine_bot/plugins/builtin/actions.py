@@ -3,9 +3,10 @@
 Under a grid: ``reroll`` (same spec, four new seeds) and ``variation`` (V1-V4: img2img from
 image k, four new seeds). Under one image: ``vary_subtle`` / ``vary_strong`` (img2img, four new
 seeds), ``upscale_subtle`` (Real-ESRGAN), ``upscale_creative`` (upscale, then a low-strength
-img2img at the new size), ``zoom_out_2x`` / ``zoom_out_1_5x``, ``make_square`` (not for
-square images) and ``pan_left`` / ``pan_right`` / ``pan_up`` / ``pan_down`` (outpainting), and
-``enhance`` (only for ``--draft`` jobs: full quality, img2img from the draft with its seed).
+img2img at the new size), ``zoom_out_2x`` / ``zoom_out_1_5x`` / ``zoom_custom`` (by ``--zoom``),
+``make_square`` (not for square images) and ``pan_left`` / ``pan_right`` / ``pan_up`` /
+``pan_down`` (outpainting), and ``enhance`` (only for ``--draft`` jobs: full quality, img2img
+from the draft with its seed).
 Strengths, factors and budgets are in the ``[actions]`` settings; the README's "Buttons"
 section says what each one does.
 
@@ -19,6 +20,7 @@ import math
 import secrets
 from collections.abc import Callable
 
+from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.gpu.outpaint import Direction, plan_pan, plan_square, plan_zoom
 from imagine_bot.engine.spec import SEED_LIMIT, DraftSpec, GenerationSpec
 from imagine_bot.plugins import hookimpl
@@ -81,6 +83,19 @@ def zoom(factor: float) -> Callable[[DraftSpec, ActionRequest], None]:
     return prepare
 
 
+def custom_zoom(draft: DraftSpec, request: ActionRequest) -> None:
+    """Zoom Out by the prompt's ``--zoom`` (1-2), which the member set in the Custom Zoom form;
+    the flag is this job's alone, so it is not passed on to the jobs made from this one."""
+    if not draft.has_flag("zoom"):
+        raise PromptError(
+            "Custom Zoom needs --zoom with a value from 1 to 2 in the prompt, e.g. --zoom 1.5.",
+            flag="zoom",
+        )
+    zoom(float(draft.flag("zoom")))(draft, request)
+    flags = {name: value for name, value in draft.prompt.flags.items() if name != "zoom"}
+    draft.prompt = draft.prompt.model_copy(update={"flags": flags})
+
+
 def make_square(draft: DraftSpec, request: ActionRequest) -> None:
     parent = request.parent
     draft.width, draft.height, draft.placement = plan_square(
@@ -139,6 +154,11 @@ def not_square(spec: GenerationSpec) -> bool:
     return spec.width != spec.height
 
 
+def not_upscaled(spec: GenerationSpec) -> bool:
+    """An upscaled image is offered no second upscale: it is already the large copy."""
+    return spec.upscale is None
+
+
 BUILTIN_ACTIONS = (
     Action(
         "reroll",
@@ -147,7 +167,9 @@ BUILTIN_ACTIONS = (
         reroll,
         needs_source=False,
         emoji="\N{ANTICLOCKWISE DOWNWARDS AND UPWARDS OPEN CIRCLE ARROWS}",
+        title="",
         help="the same prompt and settings with four new seeds",
+        edit_prompt="remix",
     ),
     Action(
         "variation",
@@ -155,27 +177,35 @@ BUILTIN_ACTIONS = (
         "grid",
         vary(grid_strength),
         per_image=True,
+        title="Variations (Strong)",
         help="four variations of the chosen image",
+        edit_prompt="remix",
     ),
     Action(
         "vary_subtle",
         "Vary (Subtle)",
         "image",
         vary(lambda request: request.settings.actions.vary_subtle_strength),
+        title="Variations (Subtle)",
         help="four close variations of this image",
+        edit_prompt="remix",
     ),
     Action(
         "vary_strong",
         "Vary (Strong)",
         "image",
         vary(lambda request: request.settings.actions.vary_strong_strength),
+        title="Variations (Strong)",
         help="four looser variations of this image",
+        edit_prompt="remix",
     ),
     Action(
         "upscale_subtle",
         "Upscale (Subtle)",
         "image",
         upscale(creative=False),
+        applies=not_upscaled,
+        title="Upscaled (Subtle)",
         help="a larger copy of this image (Real-ESRGAN)",
     ),
     Action(
@@ -183,10 +213,37 @@ BUILTIN_ACTIONS = (
         "Upscale (Creative)",
         "image",
         upscale(creative=True),
+        applies=not_upscaled,
+        title="Upscaled (Creative)",
         help="a larger copy with new detail painted in",
     ),
-    Action("zoom_out_2x", "Zoom Out 2x", "image", zoom(2.0), help="more of the scene around it"),
-    Action("zoom_out_1_5x", "Zoom Out 1.5x", "image", zoom(1.5), help="a little more of the scene"),
+    Action(
+        "zoom_out_2x",
+        "Zoom Out 2x",
+        "image",
+        zoom(2.0),
+        title="Zoomed Out 2x",
+        help="more of the scene around it",
+        edit_prompt="remix",
+    ),
+    Action(
+        "zoom_out_1_5x",
+        "Zoom Out 1.5x",
+        "image",
+        zoom(1.5),
+        title="Zoomed Out 1.5x",
+        help="a little more of the scene",
+        edit_prompt="remix",
+    ),
+    Action(
+        "zoom_custom",
+        "Custom Zoom",
+        "image",
+        custom_zoom,
+        title="Zoomed Out",
+        help="zoom out by a factor from 1 to 2 (--zoom), with the prompt to edit",
+        edit_prompt="always",
+    ),
     Action(
         "make_square",
         "Make Square",
@@ -194,11 +251,44 @@ BUILTIN_ACTIONS = (
         make_square,
         applies=not_square,
         help="extend the short sides to a square",
+        edit_prompt="remix",
     ),
-    Action("pan_left", "\N{LEFTWARDS BLACK ARROW}", "image", pan("left"), help="extend left"),
-    Action("pan_right", "\N{BLACK RIGHTWARDS ARROW}", "image", pan("right"), help="extend right"),
-    Action("pan_up", "\N{UPWARDS BLACK ARROW}", "image", pan("up"), help="extend upwards"),
-    Action("pan_down", "\N{DOWNWARDS BLACK ARROW}", "image", pan("down"), help="extend downwards"),
+    Action(
+        "pan_left",
+        "\N{LEFTWARDS BLACK ARROW}",
+        "image",
+        pan("left"),
+        title="Pan Left",
+        help="extend left",
+        edit_prompt="remix",
+    ),
+    Action(
+        "pan_right",
+        "\N{BLACK RIGHTWARDS ARROW}",
+        "image",
+        pan("right"),
+        title="Pan Right",
+        help="extend right",
+        edit_prompt="remix",
+    ),
+    Action(
+        "pan_up",
+        "\N{UPWARDS BLACK ARROW}",
+        "image",
+        pan("up"),
+        title="Pan Up",
+        help="extend upwards",
+        edit_prompt="remix",
+    ),
+    Action(
+        "pan_down",
+        "\N{DOWNWARDS BLACK ARROW}",
+        "image",
+        pan("down"),
+        title="Pan Down",
+        help="extend downwards",
+        edit_prompt="remix",
+    ),
     Action(
         "enhance",
         "Enhance",
@@ -206,6 +296,7 @@ BUILTIN_ACTIONS = (
         enhance,
         inherit=False,
         applies=is_draft,
+        title="Enhanced",
         help="re-render this draft at full quality with the same seed",
     ),
 )

@@ -14,33 +14,25 @@ its ``::`` weights are bounded (``plugins/limits.py``): planning stays fast on t
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.spec import FlagValue, Prompt, PromptPart
+from imagine_bot.engine.spec import Prompt, PromptPart
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.flags import FlagRegistry
 from imagine_bot.plugins.limits import MAX_BRACE_DEPTH, MAX_PROMPT_PARTS, MAX_WEIGHT
+from imagine_bot.plugins.syntax import MAX_EXPANSIONS, dashes_to_flags, read_flags, split_flags
 
-MAX_EXPANSIONS = 40
-_BEFORE_FLAG = r"(?:(?<=[\s,.;:!?)\]}\"'…])|^)"
-"""A flag starts the text, or follows a space or punctuation (not a letter, ``-`` or ``/``)."""
-_FLAG_START = re.compile(_BEFORE_FLAG + r"--(?=[A-Za-z])")
-_EM_DASH_FLAG = re.compile(_BEFORE_FLAG + r"—(?=([A-Za-z][A-Za-z0-9_-]*))")
-_FLAG_TOKEN = re.compile(r"--([A-Za-z][A-Za-z0-9_-]*)")
 _IMAGE_URL = re.compile(r"<?(https?://\S+?)>?")
 _WEIGHT = re.compile(r"\s*(-?(?:\d+(?:\.\d*)?|\.\d+))(?=\s|$)")
 _ESCAPED_COMMA = "\x00"
-_MACRO = re.compile(r"(?:(?<=\s)|^)--([A-Za-z][A-Za-z0-9_-]*)(?=\s|$)")
 
 
 @hookimpl(trylast=True)
 def imagine_parse(text: str, flags: FlagRegistry) -> list[Prompt]:
-    text = _em_dash_flags(text, flags)
+    text = dashes_to_flags(text, flags)
     return [parse_one(expansion, flags) for expansion in expand_permutations(text)]
 
 
@@ -50,32 +42,9 @@ def expand_permutations(text: str) -> list[str]:
     return [expansion.replace(_ESCAPED_COMMA, ",") for expansion in expansions]
 
 
-def parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
-    """The flags in ``flag_text`` (flags only, such as a user's saved preferences)."""
-    body, rest = _split_flags(_em_dash_flags(flag_text, flags))
-    if body.strip():
-        raise PromptError(f"Only --flags are allowed here, not {body.strip()!r}.")
-    return _parse_flags(rest, flags)
-
-
-def expand_macros(text: str, macros: Mapping[str, str]) -> str:
-    """Replace each ``--name`` of a user's macro (outside quotes) with the flags it stands for."""
-    if not macros:
-        return text
-    quotes = _Quotes(text)
-
-    def replace(match: re.Match[str]) -> str:
-        name = match[1].lower()
-        if name in macros and not quotes.inside(match.start()):
-            return macros[name]
-        return match[0]
-
-    return _MACRO.sub(replace, text)
-
-
 def parse_one(text: str, flags: FlagRegistry) -> Prompt:
-    body, flag_text = _split_flags(text)
-    values = _parse_flags(flag_text, flags)
+    body, flag_text = split_flags(text)
+    values = read_flags(flag_text, flags)
     image_prompts, body = _take_image_urls(body)
     parts = _split_weighted(body)
     if not parts and not image_prompts:
@@ -152,74 +121,6 @@ def _combine(sequence: list[str | list[str]]) -> list[str]:
             )
         combined = [[*done, option] for done, option in itertools.product(combined, options)]
     return ["".join(pieces) for pieces in combined]
-
-
-class _Quotes:
-    """Where a text's double-quoted spans are; an unmatched last quote is plain text."""
-
-    def __init__(self, text: str) -> None:
-        self._positions = [index for index, char in enumerate(text) if char == '"']
-
-    def inside(self, index: int) -> bool:
-        """Whether ``index`` lies strictly between a matched pair of quotes."""
-        before = bisect.bisect_left(self._positions, index)
-        return before % 2 == 1 and before < len(self._positions)
-
-
-def _em_dash_flags(text: str, flags: FlagRegistry) -> str:
-    """``—name`` as ``--name`` where it can start a flag and ``name`` is a flag; elsewhere
-    (``dusk — stormy sea``, inside quotes) an em dash stays as typed."""
-    if "—" not in text:
-        return text
-    quotes = _Quotes(text)
-
-    def replace(match: re.Match[str]) -> str:
-        is_flag = match[1].lower() in flags and not quotes.inside(match.start())
-        return "--" if is_flag else match[0]
-
-    return _EM_DASH_FLAG.sub(replace, text)
-
-
-def _flag_starts(text: str) -> list[re.Match[str]]:
-    quotes = _Quotes(text)
-    return [match for match in _FLAG_START.finditer(text) if not quotes.inside(match.start())]
-
-
-def _split_flags(text: str) -> tuple[str, str]:
-    starts = _flag_starts(text)
-    if not starts:
-        return text, ""
-    return text[: starts[0].start()], text[starts[0].start() :]
-
-
-def _parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
-    values: dict[str, FlagValue] = {}
-    groups: dict[str, str] = {}
-    starts = _flag_starts(flag_text)
-    for match, following in itertools.zip_longest(starts, starts[1:]):
-        end = following.start() if following else len(flag_text)
-        token = _FLAG_TOKEN.match(flag_text, match.start())
-        assert token is not None  # _FLAG_START only matches before a letter
-        flag = flags.lookup(token[1])
-        value = flag.parse(flag_text[token.end() : end].strip())
-        if flag.group is not None:
-            chosen = groups.setdefault(flag.group, flag.name)
-            if chosen != flag.name:
-                raise PromptError(
-                    f"--{chosen} and {flag.spelling} cannot be used together; choose one.",
-                    flag=flag.name,
-                )
-        if flag.name in values:
-            if flag.kind != "terms":
-                raise PromptError(f"{flag.spelling} is given twice; keep one.", flag=flag.name)
-            value = _merge_terms(values[flag.name], value)
-        values[flag.name] = value
-    return values
-
-
-def _merge_terms(first: FlagValue, second: FlagValue) -> tuple[str, ...]:
-    assert isinstance(first, tuple) and isinstance(second, tuple)
-    return tuple(dict.fromkeys(str(term) for term in (*first, *second)))
 
 
 def _take_image_urls(body: str) -> tuple[list[str], str]:

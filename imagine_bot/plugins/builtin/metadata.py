@@ -1,9 +1,12 @@
-"""Generation parameters in the format A1111 and ComfyUI-style readers parse from a PNG."""
+"""What a result's PNGs say about how they were made: A1111's ``parameters`` text (which
+A1111, sd-parsers and sd-prompt-reader read), the prompt as typed and the spec as JSON."""
 
+from imagine_bot.config.settings import SchedulerName
+from imagine_bot.engine.images.store import PROMPT_KEY, SPEC_KEY
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 from imagine_bot.plugins import hookimpl
 
-SAMPLER_NAMES = {
+SAMPLER_NAMES: dict[SchedulerName, str] = {
     "default": "Default",
     "euler": "Euler",
     "euler_a": "Euler a",
@@ -18,18 +21,28 @@ SAMPLER_NAMES = {
 def imagine_postprocess(result: GenerationResult) -> None:
     if not result.parameters:
         result.parameters = [parameters_text(result.spec, seed) for seed in result.spec.seeds]
+    if not result.png_text:
+        result.png_text = {
+            PROMPT_KEY: result.spec.typed_prompt,
+            SPEC_KEY: result.spec.model_dump_json(),
+        }
 
 
 def parameters_text(spec: GenerationSpec, seed: int) -> str:
-    """A1111's ``parameters`` text: prompt, negative prompt line, then ``Key: value`` pairs."""
-    settings = {
-        "Steps": spec.steps,
-        "Sampler": SAMPLER_NAMES.get(spec.scheduler, spec.scheduler),
+    """A1111's ``parameters`` text: prompt, negative prompt line, then ``Key: value`` pairs.
+
+    ``Steps`` are those that ran: an image-to-image pass runs its ``Denoising strength``'s
+    share of the preset's steps."""
+    settings: dict[str, object] = {
+        "Steps": spec.steps_run,
+        "Sampler": SAMPLER_NAMES[spec.scheduler],
         "CFG scale": spec.guidance,
         "Seed": seed,
         "Size": f"{spec.width}x{spec.height}",
         "Model": spec.model,
     }
+    if spec.source is not None and spec.strength is not None:
+        settings["Denoising strength"] = spec.strength
     lines = [spec.prompt]
     if spec.negative_prompt:
         lines.append(f"Negative prompt: {spec.negative_prompt}")

@@ -85,6 +85,15 @@ MIDJOURNEY_FLAGS = (
     Flag("cw", "integer", default=100, minimum=0, maximum=100, help="character reference weight"),
     Flag("oref", "refs", help="omni reference image"),
     Flag("ow", "integer", default=100, minimum=1, maximum=1000, help="omni reference weight"),
+    Flag(
+        "zoom",
+        "number",
+        minimum=1.0,
+        maximum=2.0,
+        help="Custom Zoom: how far to zoom out (1 to 2)",
+        ignored_warning="--zoom only works in Custom Zoom (the button under an image), so it "
+        "was ignored.",
+    ),
     Flag("draft", help="a fast, cheap draft grid; Enhance re-renders at full quality"),
     Flag(
         "repeat",

@@ -1,16 +1,28 @@
-"""``--v``, ``--niji`` and ``--draft`` -> the model preset and the defaults in effect."""
+"""``--model``, ``--v``, ``--niji`` and ``--draft`` -> the model preset and the defaults in
+effect."""
+
+from collections.abc import Callable
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
+from imagine_bot.plugins.flags import Flag
+
+MODEL_FLAG = Flag("model", "text", group="model", help="a model preset by name (/imagine model)")
+
+
+@hookimpl(trylast=True)
+def imagine_register_flags(register: Callable[[Flag], None]) -> None:
+    register(MODEL_FLAG)
 
 
 @hookimpl(trylast=True)
 def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     version, niji, is_draft = draft.flag("v"), draft.flag("niji"), draft.flag("draft")
+    named = draft.flag("model")
     if draft.model is None:
-        draft.model = _select(settings, version, niji)
+        draft.model = str(named) if named is not None else _select(settings, version, niji)
     if draft.model not in settings.models:
         raise UserError(f"There is no model preset {draft.model!r}. {_available(settings)}")
     if draft.preset is None:
@@ -40,16 +52,7 @@ def _draft_of(name: str, preset: ModelPreset, settings: Settings) -> tuple[str, 
     """The distilled draft model when the preset names one, else a cheaper run of the same."""
     if preset.draft_model is not None:
         return preset.draft_model, settings.models[preset.draft_model]
-    return name, cheaper_run(preset)
-
-
-def cheaper_run(preset: ModelPreset) -> ModelPreset:
-    """``preset`` with its draft steps and resolution (half of each when unset)."""
-    cheaper = {
-        "steps": preset.draft_steps or max(1, preset.steps // 2),
-        "resolution": preset.draft_resolution or max(64, preset.resolution // 2 // 64 * 64),
-    }
-    return preset.model_copy(update=cheaper)
+    return name, preset.cheaper_run()
 
 
 def _available(settings: Settings) -> str:

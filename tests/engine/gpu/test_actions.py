@@ -79,12 +79,14 @@ def test_the_builtin_actions_and_where_their_buttons_go(planner: JobPlanner) -> 
         "upscale_creative",
         "zoom_out_2x",
         "zoom_out_1_5x",
+        "zoom_custom",
         "make_square",
         "pan_left",
         "pan_right",
         "pan_up",
         "pan_down",
         "enhance",
+        "vary_region",
     ]
     assert actions["variation"].per_image and actions["variation"].label == "V"
     assert actions["upscale_subtle"].label == "Upscale (Subtle)"

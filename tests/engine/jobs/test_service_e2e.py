@@ -22,7 +22,6 @@ from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.jobs.records import (
     CancelledEvent,
     JobEvent,
-    JobState,
     ProgressEvent,
     Requester,
     SucceededEvent,
@@ -30,6 +29,7 @@ from imagine_bot.engine.jobs.records import (
 from imagine_bot.engine.jobs.service import JobService
 from imagine_bot.engine.jobs.storage import Database
 from imagine_bot.engine.jobs.storage.tables import ImageRow, JobRow, LedgerRow
+from imagine_bot.engine.spec import JobState
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner
 from tests.engine.jobs import crash_child
@@ -79,7 +79,9 @@ async def test_a_job_end_to_end_on_the_tiny_model(
     assert again.image_shas == done.image_shas and again.grid_sha == done.grid_sha
     direct = runner.submit(spec, JobControl()).result()
     assert (
-        ImageStore(real.path / "direct").put(direct.images[2], direct.parameters[2]).sha256
+        ImageStore(real.path / "direct")
+        .put(direct.images[2], direct.parameters[2], direct.png_text)
+        .sha256
         == (done.image_shas[2])
     )
     assert [e.done for e in real.seen(ProgressEvent, first.id)] == list(range(1, spec.steps + 1))  # type: ignore[attr-defined]

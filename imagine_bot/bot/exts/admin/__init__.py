@@ -11,4 +11,4 @@ if TYPE_CHECKING:
 
 
 async def setup(bot: ImagineBot) -> None:
-    await bot.add_cog(Admin(bot))
+    await bot.add_cog(Admin(bot.app))

@@ -13,16 +13,16 @@ from imagine_bot.bot.messages import describe_quota
 from imagine_bot.engine.jobs.records import Requester
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
 
 
 class Admin(commands.GroupCog, group_name="admin", group_description="Run the image queue"):
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp) -> None:
+        self.app = app
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if is_admin(self.bot.app.settings.discord, interaction.user):
+        if is_admin(self.app.settings.discord, interaction.user):
             return True
         await interaction.response.send_message(
             "Only server managers and admin roles can do that.", ephemeral=True
@@ -31,12 +31,12 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Run the im
 
     @app_commands.command(description="Stop starting new jobs (running ones finish)")
     async def pause(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.app.service.pause()
+        await self.app.service.pause()
         await interaction.response.send_message("The queue is paused.", ephemeral=True)
 
     @app_commands.command(description="Start jobs again")
     async def resume(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.app.service.resume()
+        await self.app.service.resume()
         await interaction.response.send_message("The queue is running.", ephemeral=True)
 
     quota = app_commands.Group(name="quota", description="GPU-time quotas")
@@ -46,7 +46,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Run the im
         self, interaction: discord.Interaction[Any], member: discord.Member
     ) -> None:
         await interaction.response.defer(ephemeral=True)
-        service = self.bot.app.service
+        service = self.app.service
         status = await service.quota_status(Requester(member.id, role_ids(member)))
         await interaction.followup.send(
             f"{member.mention}: {describe_quota(status)}", ephemeral=True
@@ -60,7 +60,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Run the im
         seconds: app_commands.Range[float, 1],
     ) -> None:
         await interaction.response.defer(ephemeral=True)
-        await self.bot.app.service.grant(member.id, seconds)
+        await self.app.service.grant(member.id, seconds)
         await interaction.followup.send(
             f"Granted {seconds:g} GPU seconds to {member.mention}.", ephemeral=True
         )
@@ -70,5 +70,5 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Run the im
         self, interaction: discord.Interaction[Any], member: discord.Member
     ) -> None:
         await interaction.response.defer(ephemeral=True)
-        await self.bot.app.service.reset(member.id)
+        await self.app.service.reset(member.id)
         await interaction.followup.send(f"Reset the quota of {member.mention}.", ephemeral=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,18 +16,33 @@ from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import Requester
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
+    from imagine_bot.bot.exts.imagine.desk import JobDesk
+
+
+MAX_CHOICES = 25
+"""Discord shows at most this many autocomplete choices."""
+
+
+def matching(names: Iterable[str], current: str) -> list[app_commands.Choice[str]]:
+    """The names that contain what was typed so far, as autocomplete choices."""
+    typed = current.lower()
+    found = [name for name in names if typed in name.lower()]
+    return [app_commands.Choice(name=name, value=name) for name in found[:MAX_CHOICES]]
 
 
 class Imagine(commands.Cog):
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp, desk: JobDesk) -> None:
+        self.app = app
+        self.desk = desk
 
     @app_commands.command(description="Create four images from a prompt")
     @app_commands.describe(
         prompt="What to imagine, with Midjourney flags such as --ar 16:9 --no text",
         image="An image prompt (same as putting an image URL first)",
         style="A style reference image (same as --sref URL)",
+        model="A model preset (same as --model NAME)",
+        lora="A LoRA to apply (same as --lora NAME; add more with --lora in the prompt)",
     )
     async def imagine(
         self,
@@ -34,20 +50,44 @@ class Imagine(commands.Cog):
         prompt: app_commands.Range[str, 1, 4000],
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
+        model: str | None = None,
+        lora: str | None = None,
     ) -> None:
-        await self.bot.desk.imagine(interaction, prompt, image, style)
+        options = [f"--model {model}" if model else "", f"--lora {lora}" if lora else ""]
+        text = " ".join(part for part in (prompt, *options) if part)
+        await self.desk.imagine(interaction, text, image, style)
+
+    @imagine.autocomplete("model")
+    async def _model_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return matching(self.app.settings.models, current)
+
+    @imagine.autocomplete("lora")
+    async def _lora_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The LoRAs that fit the model chosen in the same command (else the default one)."""
+        settings = self.app.settings
+        model = settings.models.get(str(interaction.namespace.model or settings.default_model))
+        fitting = {
+            name: lora
+            for name, lora in settings.loras.items()
+            if model is None or lora.family == model.family
+        }
+        return matching(fitting, current)
 
     @app_commands.command(description="Post one of your jobs again, with working buttons")
     @app_commands.describe(job_id="The job id (shown by /info and in the image file names)")
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
-        await self.bot.desk.show(interaction, job_id)
+        await self.desk.show(interaction, job_id)
 
     @app_commands.command(description="Cancel a job of yours (the latest one if no id is given)")
     async def cancel(
         self, interaction: discord.Interaction[Any], job_id: str | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True)
-        service = self.bot.app.service
+        service = self.app.service
         if job_id is None:
             waiting = await service.jobs_of(interaction.user.id, states=("queued", "running"))
             if not waiting:
@@ -66,7 +106,7 @@ class Imagine(commands.Cog):
     @app_commands.command(description="Your queued and running jobs")
     async def queue(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        jobs = await self.bot.app.service.jobs_of(interaction.user.id, states=("queued", "running"))
+        jobs = await self.app.service.jobs_of(interaction.user.id, states=("queued", "running"))
         if not jobs:
             await interaction.followup.send("You have nothing queued.", ephemeral=True)
             return
@@ -76,7 +116,7 @@ class Imagine(commands.Cog):
     @app_commands.command(description="Your GPU-time quota, jobs and lane")
     async def info(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        service = self.bot.app.service
+        service = self.app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
         status = await service.quota_status(requester)
         jobs = await service.jobs_of(interaction.user.id, states=("queued", "running"))

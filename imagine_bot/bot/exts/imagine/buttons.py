@@ -1,19 +1,46 @@
 """Job buttons. A button's custom_id is only ``action:job_id:index`` (a DynamicItem), so every
-button keeps working after a restart: the job is loaded from storage when it is pressed."""
+button keeps working after a restart: the job is loaded from storage when it is pressed, and
+the button itself decides who may press it (discord.py's ``interaction_check``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from imagine_bot.bot.access import answer_if_refused
+from imagine_bot.bot.errors import answer_failure
+from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.actions import Action, ActionRegistry
 
-if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+
+class JobPresses(Protocol):
+    """What a job button needs from the bot: a form instead of a job, the check of who may
+    press, and the press itself."""
+
+    async def open_form(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+    ) -> bool: ...
+
+    async def let_through(
+        self, interaction: discord.Interaction[Any], job_id: str
+    ) -> JobRecord | None: ...
+
+    async def press(
+        self, interaction: discord.Interaction[Any], parent: JobRecord, action: str, index: int
+    ) -> None: ...
+
+
+@runtime_checkable
+class ButtonHost(Protocol):
+    """The client of a press (the one object a DynamicItem can reach) hands out the desk."""
+
+    @property
+    def desk(self) -> JobPresses: ...
+
 
 SELECT = "select"
 """U1-U4: post one image of a grid alone, with its own buttons. Runs no engine job."""
@@ -34,7 +61,7 @@ class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"(?P<action>[a-z0-9_]{1,40}):(?P<job>[0-9a-f]{32}):(?P<index>[0-4])",
 ):
-    """One button of a job's message; its press is handled by ``ImagineBot.press``."""
+    """One button of a job's message; the client's desk handles its press."""
 
     def __init__(
         self, action: str, job_id: str, index: int, look: ButtonLook, row: int | None = None
@@ -51,6 +78,8 @@ class JobButton(
         self.action = action
         self.job_id = job_id
         self.index = index
+        self.job: JobRecord | None = None
+        """The job, once ``interaction_check`` has loaded it."""
 
     @classmethod
     async def from_custom_id(
@@ -64,9 +93,29 @@ class JobButton(
         look = ButtonLook(item.label, str(item.emoji) if item.emoji else None, item.style)
         return cls(match["action"], match["job"], int(match["index"]), look)
 
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Only the job's owner (or whom the settings allow) may press; anyone else is told so,
+        privately. A press answered with a form (Remix) goes no further."""
+        if not await answer_if_refused(interaction):
+            return False
+        desk = _desk(interaction)
+        if await desk.open_form(interaction, self.action, self.job_id, self.index):
+            return False
+        self.job = await desk.let_through(interaction, self.job_id)
+        return self.job is not None
+
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: ImagineBot = interaction.client
-        await bot.press(interaction, self.action, self.job_id, self.index)
+        assert self.job is not None  # interaction_check ran first
+        try:
+            await _desk(interaction).press(interaction, self.job, self.action, self.index)
+        except Exception as error:
+            await answer_failure(interaction, error)
+
+
+def _desk(interaction: discord.Interaction[Any]) -> JobPresses:
+    client = interaction.client
+    assert isinstance(client, ButtonHost), "job buttons need a client with a desk"
+    return client.desk
 
 
 def grid_view(job_id: str, spec: GenerationSpec, actions: ActionRegistry) -> discord.ui.View:

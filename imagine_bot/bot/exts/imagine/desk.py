@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -17,33 +17,36 @@ from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, role_ids
 from imagine_bot.bot.confirm import confirm
 from imagine_bot.bot.delivery import stored_upload, with_retries
-from imagine_bot.bot.errors import fit
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
+from imagine_bot.bot.exts.imagine.progress import JobWatcher
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.jobs.records import JobRecord, Requester
+from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
 from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
-from imagine_bot.plugins.flags import FlagRegistry
 
 if TYPE_CHECKING:
     from imagine_bot.app import ImagineApp
-    from imagine_bot.bot.client import ImagineBot
 
 ECHO_MENTIONS = discord.AllowedMentions.none()
 """Prompt text is user input: an ``@everyone`` in it must ping nobody."""
+ALREADY_STARTED = "That is already started."
+
+
+PressHandler = Callable[[discord.Interaction[Any], JobRecord, int], Awaitable[None]]
+"""Handles a let-through press of one action's button: (interaction, parent job, index)."""
+FormOpener = Callable[[discord.Interaction[Any], str, str, int], Awaitable[bool]]
+"""Answers a press (interaction, action, job id, index) with a form; False when it does not."""
 
 
 class JobDesk:
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
-
-    @property
-    def _app(self) -> ImagineApp:
-        return self.bot.app
-
-    @property
-    def _flags(self) -> FlagRegistry:
-        return self.bot.app.planner.flags
+    def __init__(self, app: ImagineApp, watcher: JobWatcher) -> None:
+        self._app = app
+        self._watcher = watcher
+        self.handlers: dict[str, PressHandler] = {}
+        """Actions whose button does something else than derive a job at once (open a page);
+        extensions add theirs in ``setup``."""
+        self.form: FormOpener | None = None
+        """Opens the prompt form a press may answer with (the remix extension sets it)."""
 
     async def imagine(
         self,
@@ -58,44 +61,98 @@ class JobDesk:
             for role, attachment in (("image", image), ("style", style))
             if attachment is not None
         ]
+        await self.imagine_prompts(interaction, [prompt], attachments)
+
+    async def imagine_prompts(
+        self,
+        interaction: discord.Interaction[Any],
+        prompts: Sequence[str],
+        attachments: Sequence[ReferenceImage] = (),
+    ) -> None:
+        """/imagine of each of ``prompts`` as one request, once the interaction is deferred
+        (also the /describe buttons)."""
         try:
-            specs = await self._plan(interaction, prompt, attachments)
+            specs = [
+                spec for text in prompts for spec in await self.plan(interaction, text, attachments)
+            ]
         except UserError as error:
-            await self._tell(interaction, str(error))
+            await self._tell(interaction, messages.user_error(error))
             return
         limit = self._app.settings.discord.confirm_above
         if len(specs) > limit and not await confirm(
             interaction, f"This prompt makes {len(specs)} jobs (4 images each). Run them all?"
         ):
             return
-        await self._start(interaction, specs, parent=None)
+        await self.start(interaction, specs, parent=None)
+
+    async def let_through(
+        self, interaction: discord.Interaction[Any], job_id: str
+    ) -> JobRecord | None:
+        """Acknowledge a press (Discord allows 3 s; every answer after it follows up) and load
+        its job; None, with a private refusal sent, when the job is gone or the presser may not
+        use its buttons."""
+        await interaction.response.defer()
+        job = await self._app.service.job(job_id)
+        if job is None:
+            refusal = "That job is no longer stored on this server."
+        elif not may_press(self._app.settings.discord, interaction.user, job.owner_id):
+            refusal = "Only the person who started this job can use its buttons."
+        else:
+            return job
+        await self._tell(interaction, refusal)
+        return None
+
+    async def open_form(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+    ) -> bool:
+        """Answer a press with a form instead of a job (Remix), when an extension set one up
+        and the press asks for it; True when the form was opened."""
+        if self.form is None:
+            return False
+        return await self.form(interaction, action, job_id, index)
 
     async def press(
-        self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
+        self,
+        interaction: discord.Interaction[Any],
+        parent: JobRecord,
+        action: str,
+        index: int,
+        prompt: str | None = None,
     ) -> None:
-        """A job button: U1-U4 show one image; the others derive a new job from this one."""
-        # A silent acknowledgement first (Discord allows 3 s), then the answers as follow-ups.
-        await interaction.response.defer()
-        parent = await self._app.service.job(job_id)
-        if parent is None:
-            await self._tell(interaction, "That job is no longer stored on this server.")
-        elif not may_press(self._app.settings.discord, interaction.user, parent.owner_id):
-            await self._tell(
-                interaction, "Only the person who started this job can use its buttons."
-            )
-        elif action == SELECT:
+        """A press let through (deferred, by someone who may press it): U1-U4 show one image;
+        the others derive a new job from ``parent``, with the member's edit of its ``prompt``
+        when they sent one (Remix)."""
+        if action == SELECT:
             await self._select(interaction, parent, index)
+        elif action in self.handlers:
+            await self.handlers[action](interaction, parent, index)
         elif action not in self._app.planner.actions:
             await self._tell(interaction, "That button is not available yet on this server.")
         else:
-            try:
-                specs = await self._app.planner.derive(
-                    parent.spec, action, index, _source(parent, index)
-                )
-            except UserError as error:
-                await self._tell(interaction, str(error))
-                return
-            await self._start(interaction, specs, parent=(parent.id, action, index))
+            await self._derive(interaction, parent, action, index, prompt)
+
+    async def _derive(
+        self,
+        interaction: discord.Interaction[Any],
+        parent: JobRecord,
+        action: str,
+        index: int,
+        prompt: str | None,
+    ) -> None:
+        macros = None if prompt is None else await self._app.service.macros(interaction.user.id)
+        try:
+            specs = await self._app.planner.derive(
+                parent.spec,
+                action,
+                index,
+                source_image(parent, index),
+                prompt=prompt,
+                macros=macros,
+            )
+        except UserError as error:
+            await self._tell(interaction, messages.user_error(error))
+            return
+        await self.start(interaction, specs, parent=Parent(parent.id, action, index))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -110,7 +167,7 @@ class JobDesk:
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        result = await self.bot.watcher.result_message(job, interaction.filesize_limit)
+        result = await self._watcher.result_message(job, interaction.filesize_limit)
         await channel.send(
             result.content,
             file=result.upload.file(),
@@ -120,7 +177,7 @@ class JobDesk:
         await self._app.service.mark_delivered(job.id)
         await self._tell(interaction, "Posted.")
 
-    async def _plan(
+    async def plan(
         self,
         interaction: discord.Interaction[Any],
         text: str,
@@ -151,7 +208,13 @@ class JobDesk:
         limit = interaction.filesize_limit
         upload = await asyncio.to_thread(stored_upload, parent.image_paths[index - 1], stem, limit)
         await interaction.followup.send(
-            messages.single_line(parent.spec, self._flags, parent.owner_id, index),
+            messages.single_line(
+                parent.spec,
+                self._app.planner.flags,
+                self._app.planner.actions,
+                parent.owner_id,
+                index,
+            ),
             file=upload.file(),
             view=single_view(parent.id, index, parent.spec, self._app.planner.actions),
             allowed_mentions=ECHO_MENTIONS,
@@ -159,13 +222,13 @@ class JobDesk:
 
     async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
         """A private answer to the person who pressed or typed."""
-        await interaction.followup.send(fit(text), ephemeral=True)
+        await interaction.followup.send(messages.fit(text), ephemeral=True)
 
-    async def _start(
+    async def start(
         self,
         interaction: discord.Interaction[Any],
         specs: Sequence[GenerationSpec],
-        parent: tuple[str, str, int] | None,
+        parent: Parent | None,
     ) -> None:
         service = self._app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
@@ -178,23 +241,14 @@ class JobDesk:
                 parent=parent,
             )
         except UserError as error:
-            await self._tell(interaction, str(error))
+            await self._tell(interaction, messages.user_error(error))
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        new_jobs = [job for job in jobs if job.message_id is None]
-        if not new_jobs:  # a double click or a repeated interaction: the job is under way
-            await interaction.followup.send("That is already started.", ephemeral=True)
+        if not await self.announce(channel, jobs):
+            # a double click or a repeated interaction: the job is under way
+            await interaction.followup.send(ALREADY_STARTED, ephemeral=True)
             return
-        for job in new_jobs:
-            position = await service.queue_position(job.id)
-            line = messages.job_line(
-                job.spec, self._flags, job.owner_id, messages.waiting(position)
-            )
-            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
-            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
-            await service.set_message(job.id, message.channel.id, message.id)
-            self.bot.watcher.follow(job, message)
         notes = list(
             dict.fromkeys(
                 warning for job in jobs for warning in (*job.spec.warnings, *job.warnings)
@@ -203,8 +257,25 @@ class JobDesk:
         summary = "Started." if len(jobs) == 1 else f"Started {len(jobs)} jobs."
         await self._tell(interaction, "\n".join([summary, *(f"⚠️ {note}" for note in notes)]))
 
+    async def announce(self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]) -> bool:
+        """Post a waiting message for each of ``jobs`` not posted yet and follow it to its
+        result; False when every one was posted before (a repeated submission)."""
+        service = self._app.service
+        new_jobs = [job for job in jobs if job.message_id is None]
+        for job in new_jobs:
+            position = await service.queue_position(job.id)
+            planner = self._app.planner
+            line = messages.job_line(
+                job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(position)
+            )
+            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
+            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
+            await service.set_message(job.id, message.channel.id, message.id)
+            self._watcher.follow(job, message)
+        return bool(new_jobs)
 
-def _source(job: JobRecord, index: int) -> SourceImage | None:
+
+def source_image(job: JobRecord, index: int) -> SourceImage | None:
     """Image ``index`` (1-4) of a finished job, as an action's starting point."""
     if not 1 <= index <= len(job.image_shas):
         return None

@@ -26,19 +26,18 @@ from imagine_bot.bot.delivery import (
     stored_upload,
     with_retries,
 )
-from imagine_bot.bot.errors import fit
 from imagine_bot.bot.exts.imagine.buttons import grid_view, single_view
 from imagine_bot.engine.jobs.records import (
     JobEvent,
     JobRecord,
-    JobState,
     ProgressEvent,
     QueuedEvent,
     StartedEvent,
 )
+from imagine_bot.engine.spec import JobState
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +58,10 @@ class ResultMessage:
 
 
 class JobWatcher:
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp, client: discord.Client) -> None:
+        """``client`` reaches the messages of jobs followed again after a restart."""
+        self._app = app
+        self._client = client
         self._queues: dict[str, asyncio.Queue[JobEvent]] = {}
         self._unclaimed: OrderedDict[str, list[JobEvent]] = OrderedDict()
         """Events of jobs nobody follows yet: a job can start (and end) between its
@@ -81,12 +82,12 @@ class JobWatcher:
     async def resume(self) -> None:
         """After a restart: follow again every job whose message does not show its end yet,
         and post one for a job accepted just before the process died, before its message."""
-        snapshot = await self.bot.app.service.queue_snapshot()
+        snapshot = await self._app.service.queue_snapshot()
         pending = [*snapshot.running, *snapshot.waiting]
-        for job in [*pending, *await self.bot.app.service.pending_deliveries()]:
+        for job in [*pending, *await self._app.service.pending_deliveries()]:
             if job.channel_id is None:
                 continue
-            channel = self.bot.get_partial_messageable(job.channel_id)
+            channel = self._client.get_partial_messageable(job.channel_id)
             if job.message_id is not None:
                 self.follow(job, channel.get_partial_message(job.message_id))
                 continue
@@ -99,13 +100,16 @@ class JobWatcher:
 
     async def _post_late(self, job: JobRecord, channel: discord.PartialMessageable) -> JobMessage:
         """A new message for ``job``, mentioning its owner: they never saw it start."""
-        line = messages.job_line(job.spec, self._flags, job.owner_id, messages.waiting(None))
+        planner = self._app.planner
+        line = messages.job_line(
+            job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(None)
+        )
         owner = discord.AllowedMentions(users=[discord.Object(job.owner_id)])
         message = await with_retries(
             lambda: channel.send(line, allowed_mentions=owner),
-            retries=self.bot.app.settings.discord.delivery_retries,
+            retries=self._app.settings.discord.delivery_retries,
         )
-        await self.bot.app.service.set_message(job.id, message.channel.id, message.id)
+        await self._app.service.set_message(job.id, message.channel.id, message.id)
         return message
 
     def follow(self, job: JobRecord, message: JobMessage) -> None:
@@ -123,13 +127,13 @@ class JobWatcher:
         queue = self._queues[job.id]
         try:
             # Its events may have been dropped before it was followed: go by the stored state.
-            job = await self.bot.app.service.job(job.id) or job
+            job = await self._app.service.job(job.id) or job
             last_progress = 0.0
             while job.pending:
                 event = await self._next_event(queue)
                 if isinstance(event, ProgressEvent):
                     now = time.monotonic()
-                    if now - last_progress >= self.bot.app.settings.discord.progress_interval:
+                    if now - last_progress >= self._app.settings.discord.progress_interval:
                         last_progress = now
                         await _best_effort(self._show_progress(message, job, event))
                     continue
@@ -138,7 +142,7 @@ class JobWatcher:
                     status = (
                         messages.waiting(event.position) if isinstance(event, QueuedEvent) else "0%"
                     )
-                    line = messages.job_line(job.spec, self._flags, job.owner_id, status)
+                    line = self._job_line(job, status)
                     await _best_effort(message.edit(content=line))
             await self.deliver(job, message)
         except Exception:
@@ -154,7 +158,7 @@ class JobWatcher:
         self, message: JobMessage, job: JobRecord, event: ProgressEvent
     ) -> None:
         progress = messages.percent(event.done, event.total)
-        content = messages.job_line(job.spec, self._flags, job.owner_id, progress, job.lane)
+        content = self._job_line(job, progress, job.lane)
         if event.preview is None:
             await message.edit(content=content)
             return
@@ -165,22 +169,22 @@ class JobWatcher:
         """Turn ``message`` into the job's result (or its failure), and record the outcome."""
         if not job.succeeded:
             reason = job.error or job.state.value
-            line = messages.job_line(job.spec, self._flags, job.owner_id, reason)
+            line = self._job_line(job, reason)
             await _best_effort(message.edit(content=line, attachments=[], view=None))
             return
         result = await self.result_message(job)
         try:
             await with_retries(
                 lambda: message.edit(**result.edit_arguments()),
-                retries=self.bot.app.settings.discord.delivery_retries,
+                retries=self._app.settings.discord.delivery_retries,
             )
         except discord.HTTPException as error:
-            await self.bot.app.service.mark_undelivered(
+            await self._app.service.mark_undelivered(
                 job.id, f"Discord refused the result: {error.text or error}. Use /show to post it."
             )
             raise
         if job.state != JobState.DELIVERED:
-            await self.bot.app.service.mark_delivered(job.id)
+            await self._app.service.mark_delivered(job.id)
 
     async def result_message(
         self, job: JobRecord, limit: int = DEFAULT_UPLOAD_LIMIT
@@ -189,19 +193,22 @@ class JobWatcher:
         path = job.grid_path if job.grid_path is not None else job.image_paths[0]
         # Encoding a large grid takes seconds: never on the event loop.
         upload = await asyncio.to_thread(stored_upload, path, job.id, limit)
+        planner = self._app.planner
         if job.grid_path is not None:
-            content = messages.job_line(job.spec, self._flags, job.owner_id, job.lane)
-            view = grid_view(job.id, job.spec, self.bot.app.planner.actions)
+            content = self._job_line(job, job.lane)
+            view = grid_view(job.id, job.spec, planner.actions)
         else:
-            content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
-            view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
+            content = messages.single_line(
+                job.spec, planner.flags, planner.actions, job.owner_id, 1
+            )
+            view = single_view(job.id, 1, job.spec, planner.actions)
         notes = [*(f"⚠️ {warning}" for warning in job.warnings), upload.note]
         content += "".join(f"\n-# {note}" for note in notes if note)
-        return ResultMessage(fit(content), upload, view)
+        return ResultMessage(messages.fit(content), upload, view)
 
-    @property
-    def _flags(self) -> Any:
-        return self.bot.app.planner.flags
+    def _job_line(self, job: JobRecord, *status: str) -> str:
+        planner = self._app.planner
+        return messages.job_line(job.spec, planner.flags, planner.actions, job.owner_id, *status)
 
 
 def _preview_upload(preview: Image.Image, job_id: str) -> Upload:

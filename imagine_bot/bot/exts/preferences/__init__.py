@@ -12,4 +12,4 @@ if TYPE_CHECKING:
 
 async def setup(bot: ImagineBot) -> None:
     bot.add_dynamic_items(SettingButton)
-    await bot.add_cog(Preferences(bot))
+    await bot.add_cog(Preferences(bot.app))

@@ -9,14 +9,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.errors import fit
-from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
+from imagine_bot.bot.messages import fit
+from imagine_bot.bot.preferences import REMIX, STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
-from imagine_bot.plugins.builtin.grammar import parse_flags
+from imagine_bot.engine.spec import Lane
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, check_text
+from imagine_bot.plugins.syntax import parse_flags
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.client import ImagineBot
+    from imagine_bot.app import ImagineApp
 
 MACRO_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
@@ -47,36 +48,41 @@ class SettingButton(
         return cls(match["key"], match["value"], item.label or "", False, 0)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: ImagineBot = interaction.client
-        service = bot.app.service
+        # The panel's own cog holds the app: the one way in from a DynamicItem's press.
+        cog = interaction.client.get_cog(Preferences.__cog_name__)
+        assert isinstance(cog, Preferences)
+        app = cog.app
+        service = app.service
         user_id = interaction.user.id
         if self.key == "reset":
-            for key in ("model", "stylize", "lane", "raw"):
+            for key in ("model", "stylize", "lane", "raw", REMIX):
                 await service.set_preference(user_id, key, None)
-        elif self.key == "raw":
+        elif self.key in ("raw", REMIX):
             current = await service.preferences(user_id)
-            await service.set_preference(user_id, "raw", not current.get("raw"))
+            await service.set_preference(user_id, self.key, not current.get(self.key))
         else:
             await service.set_preference(user_id, self.key, self.value)
-        await interaction.response.edit_message(view=await settings_panel(bot, user_id))
+        await interaction.response.edit_message(view=await settings_panel(app, user_id))
 
 
-async def settings_panel(bot: ImagineBot, user_id: int) -> discord.ui.View:
-    preferences = await bot.app.service.preferences(user_id)
+async def settings_panel(app: ImagineApp, user_id: int) -> discord.ui.View:
+    preferences = await app.service.preferences(user_id)
     view = discord.ui.View(timeout=None)
-    for name, preset in bot.app.settings.models.items():
-        if preset.versions or preset.niji:
-            view.add_item(SettingButton("model", name, name, preferences.get("model") == name, 0))
+    # Rows 0 and 4 hold the models, five a row; /imagine's model option offers any number.
+    for index, name in enumerate(list(app.settings.models)[:10]):
+        chosen = preferences.get("model") == name
+        view.add_item(SettingButton("model", name, name, chosen, 0 if index < 5 else 4))
     for level in STYLIZE_LEVELS:
         label = f"Stylize {level.replace('_', ' ')}"
         view.add_item(
             SettingButton("stylize", level, label, preferences.get("stylize") == level, 1)
         )
-    for lane in LANES:
+    for lane in Lane:
         view.add_item(
             SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
         )
     view.add_item(SettingButton("raw", "toggle", "Raw mode", bool(preferences.get("raw")), 3))
+    view.add_item(SettingButton(REMIX, "toggle", "Remix mode", bool(preferences.get(REMIX)), 3))
     view.add_item(SettingButton("reset", "all", "Reset settings", False, 3))
     return view
 
@@ -85,13 +91,13 @@ class Preferences(commands.Cog):
     prefer = app_commands.Group(name="prefer", description="Your prompt defaults")
     option = app_commands.Group(name="option", description="Named flag shortcuts", parent=prefer)
 
-    def __init__(self, bot: ImagineBot) -> None:
-        self.bot = bot
+    def __init__(self, app: ImagineApp) -> None:
+        self.app = app
 
-    @app_commands.command(description="Your default model, stylize, speed and raw mode")
+    @app_commands.command(description="Your default model, stylize, speed, raw and remix mode")
     async def settings(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        panel = await settings_panel(self.bot, interaction.user.id)
+        panel = await settings_panel(self.app, interaction.user.id)
         await interaction.followup.send("Your defaults for /imagine:", view=panel, ephemeral=True)
 
     @prefer.command(
@@ -102,11 +108,11 @@ class Preferences(commands.Cog):
         try:
             if flags:
                 check_text(flags, "The suffix", MAX_FLAGS_LENGTH)
-                parse_flags(flags, self.bot.app.planner.flags)
+                parse_flags(flags, self.app.planner.flags)
         except UserError as error:
             await interaction.followup.send(fit(str(error)), ephemeral=True)
             return
-        await self.bot.app.service.set_preference(interaction.user.id, "suffix", flags or None)
+        await self.app.service.set_preference(interaction.user.id, "suffix", flags or None)
         await interaction.followup.send(
             fit(f"Suffix {'set to ' + flags if flags else 'cleared'}."), ephemeral=True
         )
@@ -122,22 +128,22 @@ class Preferences(commands.Cog):
                 raise UserError("An option name is a word of letters, digits, - or _.")
             if name in {
                 spelling
-                for flag in self.bot.app.planner.flags
+                for flag in self.app.planner.flags
                 for spelling in (flag.name, *flag.aliases)
             }:
                 raise UserError(f"--{name} is already a flag; choose another name.")
             check_text(flags, "An option", MAX_FLAGS_LENGTH)
-            parse_flags(flags, self.bot.app.planner.flags)
+            parse_flags(flags, self.app.planner.flags)
         except UserError as error:
             await interaction.followup.send(fit(str(error)), ephemeral=True)
             return
-        await self.bot.app.service.set_macro(interaction.user.id, name, flags)
+        await self.app.service.set_macro(interaction.user.id, name, flags)
         await interaction.followup.send(fit(f"--{name} now means `{flags}`."), ephemeral=True)
 
     @option.command(name="list", description="Your flag shortcuts")
     async def option_list(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        macros = await self.bot.app.service.macros(interaction.user.id)
+        macros = await self.app.service.macros(interaction.user.id)
         lines = [f"--{name}: `{flags}`" for name, flags in sorted(macros.items())]
         await interaction.followup.send(
             fit("\n".join(lines) or "You have no options yet."), ephemeral=True
@@ -146,9 +152,7 @@ class Preferences(commands.Cog):
     @option.command(name="unset", description="Forget a flag shortcut")
     async def option_unset(self, interaction: discord.Interaction[Any], name: str) -> None:
         await interaction.response.defer(ephemeral=True)
-        await self.bot.app.service.delete_macro(
-            interaction.user.id, name.lower().removeprefix("--")
-        )
+        await self.app.service.delete_macro(interaction.user.id, name.lower().removeprefix("--"))
         await interaction.followup.send(
             fit(f"--{name.removeprefix('--')} is forgotten."), ephemeral=True
         )

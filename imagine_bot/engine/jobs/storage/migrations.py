@@ -39,8 +39,17 @@ def _create_v1(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=tables.TABLES)
 
 
+def _drop_spec_extras(connection: Connection) -> None:
+    # GenerationSpec lost its unused ``extras`` field; it forbids unknown keys.
+    connection.exec_driver_sql(
+        "UPDATE jobs SET spec = json_remove(spec, '$.extras') "
+        "WHERE json_type(spec, '$.extras') IS NOT NULL"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
+    Migration(2, "job specs without the unused extras field", _drop_spec_extras),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

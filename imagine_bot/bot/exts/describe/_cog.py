@@ -1,0 +1,139 @@
+"""/describe ``image:`` or ``link:``, and the buttons under its answer.
+
+The answer lists the four prompts in its own text, one a line; its buttons carry only
+``describe:owner:index`` (a DynamicItem) and read the prompts back from the message they are
+under, so they keep working after a restart and nothing is stored for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from imagine_bot.bot.access import may_press, place_refusal
+from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.gpu.describe import PROMPTS, Describer
+
+if TYPE_CHECKING:
+    from imagine_bot.bot.client import ImagineBot
+
+KEYCAP = "\N{COMBINING ENCLOSING KEYCAP}"
+_PROMPT_LINE = re.compile(
+    r"^(?P<number>[1-4])\N{COMBINING ENCLOSING KEYCAP} `(?P<prompt>[^`\n]+)`$"
+)
+ALL = 0
+"""The index of the "Imagine all" button."""
+
+
+def answer_text(prompts: list[str], owner_id: int) -> str:
+    """The answer: who asked, then each prompt in a code span (shown as typed, never as markdown
+    or a mention)."""
+    lines = [f"{k}{KEYCAP} `{prompt.replace('`', '')}`" for k, prompt in enumerate(prompts, 1)]
+    return "\n".join([f"Prompts for <@{owner_id}>'s image:", *lines])
+
+
+def prompts_in(content: str) -> dict[int, str]:
+    """The numbered prompts of an answer's text."""
+    found = (_PROMPT_LINE.match(line) for line in content.splitlines())
+    return {int(match["number"]): match["prompt"] for match in found if match}
+
+
+class DescribeButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"describe:(?P<owner>[0-9]{1,20}):(?P<index>[0-4])",
+):
+    """1-4: /imagine that prompt; "Imagine all": all four at once."""
+
+    def __init__(self, owner_id: int, index: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=str(index) if index != ALL else "Imagine all",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"describe:{owner_id}:{index}",
+            )
+        )
+        self.owner_id = owner_id
+        self.index = index
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> DescribeButton:
+        return cls(int(match["owner"]), int(match["index"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: ImagineBot = interaction.client
+        if not may_press(bot.app.settings.discord, interaction.user, self.owner_id):
+            await interaction.response.send_message(
+                "Only the person who asked for these prompts can use their buttons.",
+                ephemeral=True,
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        prompts = prompts_in(interaction.message.content if interaction.message else "")
+        chosen = list(prompts.values()) if self.index == ALL else [prompts.get(self.index, "")]
+        if not all(chosen):
+            await interaction.followup.send("That prompt is no longer readable.", ephemeral=True)
+            return
+        await bot.desk.imagine_prompts(interaction, chosen)
+
+
+def answer_view(owner_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for index in (*range(1, PROMPTS + 1), ALL):
+        view.add_item(DescribeButton(owner_id, index))
+    return view
+
+
+class Describe(commands.Cog):
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+        models = bot.app.runner.models
+        self.describer = Describer(bot.app.settings.describe, models.device, models.dtype)
+        """Its models load on the first /describe, on the GPU worker."""
+
+    @app_commands.command(description="Four prompts that would make an image like yours")
+    @app_commands.describe(image="The image to describe", link="Or a link to it")
+    async def describe(
+        self,
+        interaction: discord.Interaction[Any],
+        image: discord.Attachment | None = None,
+        link: str | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        refusal = place_refusal(self.bot.app.settings.discord, interaction)
+        if refusal is None and (image is None) == (link is None):
+            refusal = "Give /describe an image or a link to one (not both)."
+        if refusal:
+            await interaction.followup.send(refusal, ephemeral=True)
+            return
+        url = image.url if image is not None else str(link).strip()
+        try:
+            prompts = await self._describe(url)
+        except UserError as error:
+            await interaction.followup.send(str(error), ephemeral=True)
+            return
+        channel = interaction.channel
+        assert isinstance(channel, discord.abc.Messageable)
+        await channel.send(
+            answer_text(prompts, interaction.user.id),
+            view=answer_view(interaction.user.id),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        await interaction.followup.send("Described.", ephemeral=True)
+
+    async def _describe(self, url: str) -> list[str]:
+        """Fetch ``url`` as any image a user gives is fetched, then describe it on the GPU."""
+        app = self.bot.app
+        stored = await app.planner.fetcher.fetch(url)
+        picture = await asyncio.to_thread(app.images.open, stored.sha256)
+        return await asyncio.wrap_future(app.runner.call(self.describer.describe, picture))
