@@ -13,8 +13,9 @@ import simcord
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
-from imagine_bot.bot.errors import MAX_CONTENT, SERVER_FAULT
+from imagine_bot.bot.errors import SERVER_FAULT
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.messages import MAX_CONTENT
 from imagine_bot.engine.gpu.upscale import NO_WEIGHTS_WARNING
 from imagine_bot.engine.jobs.records import Requester
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, MAX_PROMPT_LENGTH

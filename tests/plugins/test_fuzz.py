@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imagine_bot.bot import messages
-from imagine_bot.bot.errors import MAX_CONTENT, fit
+from imagine_bot.bot.messages import MAX_CONTENT, fit
 from imagine_bot.engine.errors import UserError
 from imagine_bot.plugins.planner import JobPlanner
 from tests.support.prompts import hostile_prompt

@@ -10,8 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from imagine_bot.bot.access import role_ids
-from imagine_bot.bot.errors import fit
-from imagine_bot.bot.messages import describe_quota
+from imagine_bot.bot.messages import describe_quota, fit
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import Requester
 
