@@ -66,7 +66,8 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     if adapter is None and not draft.prompt.parts:
         raise PromptError(
             f"This prompt is only an image, and the model {draft.model!r} has no image-prompt "
-            "adapter, so there is nothing to draw from: add words that describe the image."
+            f"adapter (models.{draft.model}.ip_adapter in the settings), so there is nothing "
+            "to draw from: add words that describe the image."
         )
     if adapter is None:
         draft.warnings.append(
