@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import _common
+from event_loop import probe
 
 # The generator is shared with the hypothesis test; the repository root holds ``tests``.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,13 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.prompts import hostile_prompt
 
 GOAL_MS = 50.0
-
-
-async def probe(interval: float, stop: asyncio.Event, lags: list[float]) -> None:
-    while not stop.is_set():
-        started = time.perf_counter()
-        await asyncio.sleep(interval)
-        lags.append(time.perf_counter() - started - interval)
 
 
 async def measure(args: Any) -> None:
