@@ -67,8 +67,12 @@ class ImagineApp(Planning):
 
     async def start(self) -> None:
         await self.service.start()
-        # Local workers load (and compile) the default model now, Ray actors connect: neither
-        # blocks, and the first user does not wait for the model.
+
+    def start_workers(self) -> None:
+        """Bring the workers up: local ones load (and compile) the default model when
+        ``engine.warm_up``, Ray actors are created and connect; neither blocks. Not part of
+        ``start``: the bot first checks that it can log in, so a wrong token never waits for a
+        warm-up."""
         self.workers.start()
 
     async def stop(self) -> None:

@@ -16,6 +16,8 @@ import discord
 from discord.ext import commands
 
 from imagine_bot.app import ImagineApp
+from imagine_bot.bot.access import PlaceCheckedTree
+from imagine_bot.bot.errors import answer_failure
 from imagine_bot.bot.exts.imagine.desk import JobDesk
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
 from imagine_bot.bot.web.server import WebServer
@@ -43,6 +45,7 @@ class ImagineBot(commands.Bot):
             help_command=None,
             intents=discord.Intents(guilds=True),
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=PlaceCheckedTree,
         )
         self.app = app
         self.watcher = JobWatcher(app, self)
@@ -53,6 +56,7 @@ class ImagineBot(commands.Bot):
         self._unsubscribe: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
+        self.tree.error(answer_failure)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if not self.serve:

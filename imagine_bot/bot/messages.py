@@ -11,6 +11,8 @@ from imagine_bot.engine.times import duration
 from imagine_bot.plugins.actions import ActionRegistry
 from imagine_bot.plugins.flags import FlagRegistry
 
+MAX_CONTENT = 2000
+"""Discord refuses a message whose content is longer."""
 MAX_PROMPT_ECHO = 1500
 """Messages hold 2000 characters; the rest of the line needs room too."""
 
@@ -39,7 +41,7 @@ def job_line(
     """``**prompt** - Variations (Strong) by @user (42%) (fast)``, as Midjourney words it."""
     title = actions.title(spec.action)
     who = f"{title} by <@{owner_id}>" if title else f"<@{owner_id}>"
-    return f"**{prompt_echo(spec, flags)}** - {who}" + "".join(f" ({part})" for part in status)
+    return fit(f"**{prompt_echo(spec, flags)}** - {who}" + "".join(f" ({part})" for part in status))
 
 
 def single_line(
@@ -79,6 +81,11 @@ def describe_quota(status: QuotaStatus) -> str:
         f"New jobs run in: {lane.get(status.lane, status.lane)}\n"
         f"Resets {discord.utils.format_dt(status.next_reset, 'R')}"
     )
+
+
+def fit(text: str, limit: int = MAX_CONTENT) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def user_error(error: UserError) -> str:

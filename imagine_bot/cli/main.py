@@ -15,7 +15,7 @@ from pathlib import Path
 from imagine_bot.cli.local import add_local_commands
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.plugins.manager import PluginError, build_plugin_manager, describe_plugins
 
 EXIT_USAGE = 2
@@ -29,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         return int(args.command(args, settings))
     except (SettingsError, PluginError, UserError) as exc:
-        print(f"imagine-bot: {exc}", file=sys.stderr)
+        # Whoever runs the command line is the admin: the details are for them.
+        print(
+            f"imagine-bot: {exc.details if isinstance(exc, ModelUnavailable) else exc}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from copy import deepcopy
 from datetime import UTC, time, tzinfo
 from pathlib import Path
@@ -20,6 +21,7 @@ SchedulerName = Literal[
 ]
 """The sampling schedulers a preset or job may name; ``default`` keeps the model's own."""
 SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
+DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 
 class InvalidReference(ValueError):
@@ -135,6 +137,17 @@ class EngineSettings(_Section):
     ] = "auto"
     warm_up: bool = True
     preview_every: int = Field(4, ge=0)
+    threads: int = Field(0, ge=0, le=1024)
+    """torch's CPU threads; 0 leaves torch's default (or OMP_NUM_THREADS)."""
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, value: str) -> str:
+        if not DEVICE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a device; use auto, cpu, cuda, cuda:N, mps or xpu:N"
+            )
+        return value
 
 
 UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]

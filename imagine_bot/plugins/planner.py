@@ -28,6 +28,7 @@ from imagine_bot.engine.spec import (
 )
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
 from imagine_bot.plugins.flags import FlagRegistry
+from imagine_bot.plugins.limits import MAX_PROMPT_LENGTH, check_text
 from imagine_bot.plugins.manager import collect_actions, collect_flags
 from imagine_bot.plugins.syntax import MAX_EXPANSIONS, expand_macros, parse_flags
 
@@ -68,7 +69,11 @@ class JobPlanner:
         rather than in its text: a Discord attachment (by URL) or a file already in the image
         store (by sha256); each says the role it plays.
         """
-        prompts = self._parse(expand_macros(text, macros or {}))
+        check_text(text, "The prompt", MAX_PROMPT_LENGTH)
+        expanded = expand_macros(text, macros or {})
+        if expanded != text:
+            check_text(expanded, "The prompt with your options filled in", MAX_PROMPT_LENGTH)
+        prompts = self._parse(expanded)
         preferred: dict[str, FlagValue] = {}
         for flag_text in preferences:
             preferred = self._prefer(parse_flags(flag_text, self.flags), preferred)
@@ -187,7 +192,10 @@ class JobPlanner:
         return prompts
 
     def _edited(self, text: str, macros: Mapping[str, str]) -> Prompt:
-        prompts = self._parse(expand_macros(text, macros))
+        check_text(text, "The edited prompt", MAX_PROMPT_LENGTH)
+        expanded = expand_macros(text, macros)
+        check_text(expanded, "The edited prompt with your options filled in", MAX_PROMPT_LENGTH)
+        prompts = self._parse(expanded)
         if len(prompts) != 1:
             raise PromptError(
                 f"The edited prompt makes {len(prompts)} prompts; a button makes one job, so "

@@ -18,6 +18,10 @@ class Workers(WorkerPool, Protocol):
         at once: a pool that cannot reach its workers yet has no capacity until it can."""
         ...
 
+    def where(self) -> str:
+        """Where the work runs, for the start-up line: "device cpu (float32)"."""
+        ...
+
 
 def build_workers(settings: Settings, manager: pluggy.PluginManager) -> Workers:
     """The pool ``[workers] backend`` names; nothing starts before ``start()``."""

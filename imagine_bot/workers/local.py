@@ -65,6 +65,11 @@ class LocalWorkerPool:
                 warm_up = runner.call(runner.models.warm_up, self.settings.default_model)
                 warm_up.add_done_callback(functools.partial(_report_warm_up, name))
 
+    def where(self) -> str:
+        devices = ", ".join(str(runner.models.device) for runner in self.runners)
+        dtype = str(self.runners[0].models.dtype).removeprefix("torch.")
+        return f"device{'s' * (len(self.runners) > 1)} {devices} ({dtype})"
+
     def run(self, batch: Sequence[Work]) -> list[Future[WorkOutput]]:
         index = self._claim()
         runner, name = self.runners[index], self.names[index]

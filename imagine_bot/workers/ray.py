@@ -144,6 +144,9 @@ class RayWorkerPool:
     def max_batch(self) -> int:
         return self.workers.max_batch
 
+    def where(self) -> str:
+        return f"Ray cluster {self.workers.address}"
+
     def worker_of(self, job_id: str) -> str | None:
         """The worker running ``job_id`` now."""
         with self._lock:

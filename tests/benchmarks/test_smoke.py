@@ -87,6 +87,14 @@ def check_workers(result: Result) -> None:
     assert result["parameters"]["torch threads per worker"] == 1
 
 
+def check_fuzz(result: Result) -> None:
+    counts = {row["outcome"]: row["prompts"] for row in result["rows"]}
+    assert counts["unexpected"] == 0, result["notes"]
+    assert counts["planned"] > 0 and counts["user error"] > 0
+    assert sum(counts.values()) == result["parameters"]["prompts"]
+    assert result["summary"]["slowest plan ms"] > 0
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
@@ -96,6 +104,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "event_loop": check_event_loop,
     "preview": check_preview,
     "workers": check_workers,
+    "fuzz": check_fuzz,
 }
 
 

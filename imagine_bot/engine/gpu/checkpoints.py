@@ -16,7 +16,7 @@ from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusio
 from safetensors import safe_open
 
 from imagine_bot.config import ModelPreset
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 _SDXL_KEY_PREFIX = "conditioner.embedders.1."
@@ -36,10 +36,8 @@ def load_pipeline(
             return _from_single_file(name, preset, source, dtype)
         return DiffusionPipeline.from_pretrained(source, dtype=dtype)
     except (OSError, ValueError) as exc:
-        raise UserError(
-            f"The model {name!r} could not be loaded from {source}: {exc}. "
-            f"Check models.{name}.source in the settings and that the weights are "
-            "downloaded (models from the hub need network access once)."
+        raise ModelUnavailable(
+            f"model {name!r}", source, str(exc), f"models.{name}.source"
         ) from exc
 
 
@@ -54,11 +52,12 @@ def _from_single_file(
     except (OSError, ValueError) as exc:
         if preset.config is not None:
             raise
-        raise UserError(
-            f"The model {name!r} is a single-file checkpoint, and diffusers could not fetch "
-            f"the configs of its architecture from the hub ({exc}). Set models.{name}.config "
-            "to a local diffusers folder (or hub id) of the same architecture, such as a "
-            "downloaded stable-diffusion-xl-base-1.0 for an SDXL checkpoint."
+        raise ModelUnavailable(
+            f"model {name!r} (a single-file checkpoint)",
+            source,
+            f"diffusers could not fetch the configs of its architecture from the hub ({exc})",
+            f"models.{name}.config (a local diffusers folder or hub id of the same "
+            "architecture, such as stable-diffusion-xl-base-1.0)",
         ) from exc
 
 

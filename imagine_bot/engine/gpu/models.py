@@ -22,6 +22,7 @@ from diffusers import (
     UniPCMultistepScheduler,
 )
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from huggingface_hub.utils.tqdm import enable_progress_bars as enable_hub_progress_bars
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.config.settings import SchedulerName
@@ -75,13 +76,18 @@ class ModelRegistry:
         self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
         self._upscaler: Upscaler | None = None
         self._owner: int | None = None
-        # Loading bars from the libraries would interleave with ours and with the bot's logs.
+        # Loading bars from the libraries would interleave with ours and with the bot's logs;
+        # transformers also turns off the hub's, which show a (rare, long) download's progress.
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
+        enable_hub_progress_bars()
 
     def claim_thread(self) -> None:
         """Make the calling thread the only one allowed to use pipelines."""
         self._owner = threading.get_ident()
+        if self.settings.engine.threads:
+            # Per thread under OpenMP: set where the pipelines run.
+            torch.set_num_threads(self.settings.engine.threads)
 
     def pipeline(self, name: str) -> DiffusionPipeline:
         """The resident text-to-image pipeline of preset ``name``, loaded on first use."""
@@ -185,9 +191,27 @@ class ModelRegistry:
 
 def resolve_device(setting: str) -> torch.device:
     if setting != "auto":
-        return torch.device(setting)
+        device = torch.device(setting)
+        if not _available(device):
+            raise UserError(
+                f"engine.device is {setting!r}, but this torch ({torch.__version__}) sees no "
+                f'such device; set engine.device to "auto" or "cpu", or install a torch '
+                "build for that device."
+            )
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _available(device: torch.device) -> bool:
+    index = device.index or 0
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available()) and index < torch.cuda.device_count()
+    if device.type == "xpu":
+        return bool(torch.xpu.is_available()) and index < torch.xpu.device_count()
+    if device.type == "mps":
+        return bool(torch.backends.mps.is_available())
+    return True

@@ -9,6 +9,7 @@ chaos noise, stops early for ``--stop`` and interrupts a cancelled job.
 from __future__ import annotations
 
 import functools
+import math
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -58,13 +59,15 @@ def call_pipeline(
 ) -> list[Image.Image]:
     """The pipeline call itself, with its scheduler (already fresh), text and step hooks."""
     hooks.tap(pipeline.scheduler)
+    # From an image, diffusers runs int(steps x strength) steps: at least one, or it fails.
+    steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
     with (
         seamless(pipeline, enabled=spec.tile),
         models.image_prompts(pipeline, spec) as reference_inputs,
     ):
         images = pipeline(
             **text.inputs,
-            num_inference_steps=spec.steps,
+            num_inference_steps=steps,
             guidance_scale=spec.guidance,
             generator=seed_generators(spec.seeds),
             callback_on_step_end=hooks,

@@ -21,7 +21,7 @@ from PIL import Image
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobCancelled, JobControl
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 from imagine_bot.engine.jobs.pool import (
     Work,
@@ -219,7 +219,12 @@ class Dispatcher:
             if isinstance(outcome, WorkOutput):
                 images, grid = await asyncio.to_thread(self._store_images, outcome)
                 record = await self._db(
-                    self.store.finish_success, job_id, outcome.gpu_seconds, images, grid
+                    self.store.finish_success,
+                    job_id,
+                    outcome.gpu_seconds,
+                    images,
+                    grid,
+                    outcome.warnings,
                 )
                 event = SucceededEvent(record)
             elif isinstance(outcome, JobCancelled | WorkerLost) and active.interrupted:
@@ -281,6 +286,8 @@ class Dispatcher:
 
 def plain(error: BaseException) -> str:
     """What the member reads when their job fails; details go to the log."""
+    if isinstance(error, ModelUnavailable):
+        log.error("a job failed: %s", error.details)
     if isinstance(error, UserError):
         return str(error)
     log.error("a job failed", exc_info=error)

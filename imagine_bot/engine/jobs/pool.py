@@ -54,6 +54,8 @@ class WorkOutput:
     """This job's share of the pipeline call's time (split by images when batched)."""
     worker: str
     """Which worker made it, for the logs."""
+    warnings: tuple[str, ...] = ()
+    """What the member should know about how it was made (e.g. an upscaler fallback)."""
 
 
 @runtime_checkable
@@ -110,7 +112,7 @@ def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOut
     encoded_grid = (
         None if grid is None else EncodedImage(png_bytes(grid, texts[0], chunks), *grid.size)
     )
-    return WorkOutput(images, encoded_grid, gpu_seconds, worker)
+    return WorkOutput(images, encoded_grid, gpu_seconds, worker, tuple(result.warnings))
 
 
 def place_inputs(store: ImageStore, inputs: Mapping[str, bytes]) -> None:

@@ -225,8 +225,10 @@ class JobStore:
         gpu_seconds: float,
         images: Sequence[StoredImage],
         grid: StoredImage | None,
+        warnings: Sequence[str] = (),
     ) -> JobRecord:
-        """Record a finished job's images and charge its measured cost (releasing its hold)."""
+        """Record a finished job's images and the GPU worker's ``warnings``, and charge its
+        measured cost (releasing its hold)."""
         with self.db.write() as session:
             row = job_or_fail(session, job_id)
             if row.state != JobState.RUNNING:
@@ -240,6 +242,7 @@ class JobStore:
             row.charged_ms = charge
             row.images = json.dumps([stored.sha256 for stored in images])
             row.grid_sha = grid.sha256 if grid is not None else None
+            row.warnings = json.dumps(list(dict.fromkeys([*json.loads(row.warnings), *warnings])))
             row.error = None
             session.add(row)
             return self._record(row)

@@ -10,6 +10,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from imagine_bot.bot.access import answer_if_refused
+from imagine_bot.bot.errors import answer_failure
 from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.actions import Action, ActionRegistry
@@ -94,6 +96,8 @@ class JobButton(
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """Only the job's owner (or whom the settings allow) may press; anyone else is told so,
         privately. A press answered with a form (Remix) goes no further."""
+        if not await answer_if_refused(interaction):
+            return False
         desk = _desk(interaction)
         if await desk.open_form(interaction, self.action, self.job_id, self.index):
             return False
@@ -102,7 +106,10 @@ class JobButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         assert self.job is not None  # interaction_check ran first
-        await _desk(interaction).press(interaction, self.job, self.action, self.index)
+        try:
+            await _desk(interaction).press(interaction, self.job, self.action, self.index)
+        except Exception as error:
+            await answer_failure(interaction, error)
 
 
 def _desk(interaction: discord.Interaction[Any]) -> JobPresses:

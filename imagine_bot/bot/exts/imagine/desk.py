@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from imagine_bot.bot import messages
-from imagine_bot.bot.access import may_press, place_refusal, role_ids
+from imagine_bot.bot.access import may_press, role_ids
 from imagine_bot.bot.confirm import confirm
 from imagine_bot.bot.delivery import stored_upload, with_retries
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
@@ -71,16 +71,12 @@ class JobDesk:
     ) -> None:
         """/imagine of each of ``prompts`` as one request, once the interaction is deferred
         (also the /describe buttons)."""
-        refusal = place_refusal(self._app.settings.discord, interaction)
-        if refusal:
-            await interaction.followup.send(refusal, ephemeral=True)
-            return
         try:
             specs = [
                 spec for text in prompts for spec in await self.plan(interaction, text, attachments)
             ]
         except UserError as error:
-            await interaction.followup.send(messages.user_error(error), ephemeral=True)
+            await self._tell(interaction, messages.user_error(error))
             return
         limit = self._app.settings.discord.confirm_above
         if len(specs) > limit and not await confirm(
@@ -160,22 +156,26 @@ class JobDesk:
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
-        await interaction.response.defer(thinking=True)
+        # Private until there is something to show: a mistyped id is nobody else's business.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self._app.service.job(job_id.strip().lower())
         if job is None or job.owner_id != interaction.user.id:
-            await interaction.followup.send("You have no job with that id.", ephemeral=True)
+            await self._tell(interaction, "You have no job with that id.")
             return
         if not job.succeeded:
-            await interaction.followup.send(f"That job is {job.state}, with nothing to show yet.")
+            await self._tell(interaction, f"That job is {job.state}, with nothing to show yet.")
             return
+        channel = interaction.channel
+        assert isinstance(channel, discord.abc.Messageable)
         result = await self._watcher.result_message(job, interaction.filesize_limit)
-        await interaction.followup.send(
+        await channel.send(
             result.content,
             file=result.upload.file(),
             view=result.view,
             allowed_mentions=ECHO_MENTIONS,
         )
         await self._app.service.mark_delivered(job.id)
+        await self._tell(interaction, "Posted.")
 
     async def plan(
         self,
@@ -222,7 +222,7 @@ class JobDesk:
 
     async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
         """A private answer to the person who pressed or typed."""
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(messages.fit(text), ephemeral=True)
 
     async def start(
         self,
@@ -241,7 +241,7 @@ class JobDesk:
                 parent=parent,
             )
         except UserError as error:
-            await interaction.followup.send(messages.user_error(error), ephemeral=True)
+            await self._tell(interaction, messages.user_error(error))
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
@@ -255,9 +255,7 @@ class JobDesk:
             )
         )
         summary = "Started." if len(jobs) == 1 else f"Started {len(jobs)} jobs."
-        await interaction.followup.send(
-            "\n".join([summary, *(f"⚠️ {note}" for note in notes)]), ephemeral=True
-        )
+        await self._tell(interaction, "\n".join([summary, *(f"⚠️ {note}" for note in notes)]))
 
     async def announce(self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]) -> bool:
         """Post a waiting message for each of ``jobs`` not posted yet and follow it to its

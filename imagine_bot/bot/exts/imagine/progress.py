@@ -80,13 +80,37 @@ class JobWatcher:
             self._unclaimed.popitem(last=False)
 
     async def resume(self) -> None:
-        """After a restart: follow again every job whose message does not show its end yet."""
+        """After a restart: follow again every job whose message does not show its end yet,
+        and post one for a job accepted just before the process died, before its message."""
         snapshot = await self._app.service.queue_snapshot()
         pending = [*snapshot.running, *snapshot.waiting]
         for job in [*pending, *await self._app.service.pending_deliveries()]:
-            if job.channel_id is not None and job.message_id is not None:
-                channel = self._client.get_partial_messageable(job.channel_id)
+            if job.channel_id is None:
+                continue
+            channel = self._client.get_partial_messageable(job.channel_id)
+            if job.message_id is not None:
                 self.follow(job, channel.get_partial_message(job.message_id))
+                continue
+            try:
+                message = await self._post_late(job, channel)
+            except discord.HTTPException:
+                log.exception("could not post job %s to channel %s", job.id, job.channel_id)
+                continue
+            self.follow(job, message)
+
+    async def _post_late(self, job: JobRecord, channel: discord.PartialMessageable) -> JobMessage:
+        """A new message for ``job``, mentioning its owner: they never saw it start."""
+        planner = self._app.planner
+        line = messages.job_line(
+            job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(None)
+        )
+        owner = discord.AllowedMentions(users=[discord.Object(job.owner_id)])
+        message = await with_retries(
+            lambda: channel.send(line, allowed_mentions=owner),
+            retries=self._app.settings.discord.delivery_retries,
+        )
+        await self._app.service.set_message(job.id, message.channel.id, message.id)
+        return message
 
     def follow(self, job: JobRecord, message: JobMessage) -> None:
         """Keep ``message`` showing ``job`` until the job's result is posted."""
@@ -178,9 +202,9 @@ class JobWatcher:
                 job.spec, planner.flags, planner.actions, job.owner_id, 1
             )
             view = single_view(job.id, 1, job.spec, planner.actions)
-        if upload.note:
-            content += f"\n-# {upload.note}"
-        return ResultMessage(content, upload, view)
+        notes = [*(f"⚠️ {warning}" for warning in job.warnings), upload.note]
+        content += "".join(f"\n-# {note}" for note in notes if note)
+        return ResultMessage(messages.fit(content), upload, view)
 
     def _job_line(self, job: JobRecord, *status: str) -> str:
         planner = self._app.planner
