@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from imagine_bot.config.safety import SafetySettings
+
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
 ]
@@ -304,6 +306,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
+    safety: SafetySettings = SafetySettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

@@ -9,6 +9,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
+from imagine_bot.config.safety import ContentPolicy
 
 GRID_SIZE = 4
 SEED_LIMIT = 2**32
@@ -252,6 +253,9 @@ class GenerationSpec(_Frozen):
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
     extras: dict[str, Any] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    content_policy: ContentPolicy = "block"
+    """What the worker does with images the safety classifier flags; set by the bot from the
+    channel the result goes to (``safety.channel_policy``)."""
 
     @field_validator("references")
     @classmethod
@@ -290,4 +294,6 @@ class GenerationResult:
         """Per-image generation parameters (A1111 text), written into each PNG."""
         self.warnings: list[str] = []
         """What the user should know about how it was made (e.g. an upscaler fallback)."""
+        self.flagged: list[int] = []
+        """The images (1-based, grid order) the safety classifier flagged."""
         self.gpu_seconds = 0.0

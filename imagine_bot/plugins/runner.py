@@ -48,6 +48,6 @@ class JobRunner:
             raise RuntimeError("no plugin implements imagine_generate")
         result = GenerationResult(spec, images)
         result.warnings.extend(control.warnings)
-        self.manager.hook.imagine_postprocess(result=result)
+        self.manager.hook.imagine_postprocess(result=result, models=self.models)
         result.gpu_seconds = time.perf_counter() - started
         return result

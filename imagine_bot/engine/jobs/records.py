@@ -88,6 +88,8 @@ class JobRecord:
     image_shas: tuple[str, ...]
     """The four images' sha256 in grid order (empty until it succeeded)."""
     grid_sha: str | None
+    flagged: tuple[int, ...]
+    """The images (1-based) the safety classifier flagged; posted per ``spec.content_policy``."""
     image_paths: tuple[Path, ...]
     grid_path: Path | None
 

@@ -368,7 +368,12 @@ class JobService:
             if isinstance(outcome, GenerationResult):
                 images, grid = await asyncio.to_thread(self._store_images, outcome)
                 record = await self._db(
-                    self.store.finish_success, job_id, outcome.gpu_seconds, images, grid
+                    self.store.finish_success,
+                    job_id,
+                    outcome.gpu_seconds,
+                    images,
+                    grid,
+                    outcome.flagged,
                 )
                 event = SucceededEvent(record)
             elif isinstance(outcome, JobCancelled) and active.interrupted:

@@ -327,8 +327,10 @@ class JobStore:
         gpu_seconds: float,
         images: Sequence[StoredImage],
         grid: StoredImage | None,
+        flagged: Sequence[int] = (),
     ) -> JobRecord:
-        """Record a finished job's images and charge its measured cost (releasing its hold)."""
+        """Record a finished job's images (and those the safety classifier ``flagged``) and
+        charge its measured cost (releasing its hold)."""
         with self.db.write() as session:
             row = self._row_or_fail(session, job_id)
             if row.state != JobState.RUNNING:
@@ -373,6 +375,7 @@ class JobStore:
             row.charged_ms = charge
             row.images = json.dumps([stored.sha256 for stored in images])
             row.grid_sha = grid.sha256 if grid is not None else None
+            row.flagged = json.dumps(list(flagged))
             row.error = None
             session.add(row)
             return self._record(row)
@@ -565,6 +568,7 @@ class JobStore:
             warnings=tuple(json.loads(row.warnings)),
             image_shas=shas,
             grid_sha=row.grid_sha,
+            flagged=tuple(json.loads(row.flagged)),
             image_paths=tuple(self.images.path(sha) for sha in shas),
             grid_path=self.images.path(row.grid_sha) if row.grid_sha else None,
         )

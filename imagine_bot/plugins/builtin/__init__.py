@@ -19,6 +19,7 @@ BUILTIN_PLUGINS = (
     "lane",
     "image_refs",
     "limits",
+    "safety",
     "generate",
     "grid",
     "metadata",

@@ -16,6 +16,7 @@ import discord
 from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, place_refusal, role_ids
 from imagine_bot.bot.confirm import confirm
+from imagine_bot.bot.content import channel_policy, content_note, spoilered
 from imagine_bot.bot.delivery import stored_upload, with_retries
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
 from imagine_bot.bot.preferences import preference_flags
@@ -113,7 +114,7 @@ class JobDesk:
         result = await self.bot.watcher.result_message(job, interaction.filesize_limit)
         await interaction.followup.send(
             result.content,
-            file=result.upload.file(),
+            file=result.file(),
             view=result.view,
             allowed_mentions=ECHO_MENTIONS,
         )
@@ -149,9 +150,11 @@ class JobDesk:
         stem = f"{parent.id}_{index}"
         limit = interaction.filesize_limit
         upload = await asyncio.to_thread(stored_upload, parent.image_paths[index - 1], stem, limit)
+        line = messages.single_line(parent.spec, self._flags, parent.owner_id, index)
+        note = content_note(parent, index)
         await interaction.followup.send(
-            messages.single_line(parent.spec, self._flags, parent.owner_id, index),
-            file=upload.file(),
+            f"{line}\n-# {note}" if note else line,
+            file=upload.file(spoiler=spoilered(parent, index)),
             view=single_view(parent.id, index, parent.spec, self._app.planner.actions),
             allowed_mentions=ECHO_MENTIONS,
         )
@@ -168,10 +171,11 @@ class JobDesk:
     ) -> None:
         service = self._app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
+        policy = channel_policy(self._app.settings.safety, interaction.channel)
         try:
             jobs = await service.submit(
                 requester,
-                list(specs),
+                [spec.model_copy(update={"content_policy": policy}) for spec in specs],
                 interaction_id=interaction.id,
                 channel_id=interaction.channel_id,
                 parent=parent,

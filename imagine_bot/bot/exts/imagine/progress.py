@@ -19,6 +19,7 @@ import discord
 from PIL import Image
 
 from imagine_bot.bot import messages
+from imagine_bot.bot.content import content_note, spoilered
 from imagine_bot.bot.delivery import (
     DEFAULT_UPLOAD_LIMIT,
     Upload,
@@ -52,9 +53,13 @@ class ResultMessage:
     content: str
     upload: Upload
     view: discord.ui.View
+    spoiler: bool = False
+
+    def file(self) -> discord.File:
+        return self.upload.file(spoiler=self.spoiler)
 
     def edit_arguments(self) -> dict[str, Any]:
-        return {"content": self.content, "attachments": [self.upload.file()], "view": self.view}
+        return {"content": self.content, "attachments": [self.file()], "view": self.view}
 
 
 class JobWatcher:
@@ -173,9 +178,10 @@ class JobWatcher:
         else:
             content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
             view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
-        if upload.note:
-            content += f"\n-# {upload.note}"
-        return ResultMessage(content, upload, view)
+        for note in (upload.note, content_note(job)):
+            if note:
+                content += f"\n-# {note}"
+        return ResultMessage(content, upload, view, spoilered(job))
 
     @property
     def _flags(self) -> Any:
