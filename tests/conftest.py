@@ -27,6 +27,8 @@ TEST_ENV = {
     "IMAGINE_MODELS__TINY__STEPS": "4",
     "IMAGINE_MODELS__TINY__DRAFT_RESOLUTION": "64",
     "IMAGINE_MODELS__TINY__DRAFT_STEPS": "2",
+    # Any free port: tests run side by side, each bot with its own web server.
+    "IMAGINE_WEB__LISTEN": "127.0.0.1:0",
 }
 
 

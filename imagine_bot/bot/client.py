@@ -15,6 +15,7 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.exts.imagine.buttons import JobButton
 from imagine_bot.bot.exts.imagine.desk import JobDesk
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class ImagineBot(commands.Bot):
         self.app = app
         self.desk = JobDesk(self)
         self.watcher = JobWatcher(self)
+        self.web = WebServer(app)
+        """Extensions add their pages in ``setup``; it starts once they are all loaded."""
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -49,12 +52,15 @@ class ImagineBot(commands.Bot):
         if not self.serve:
             return
         await self.sync_commands_if_changed()
+        if self.app.settings.web.enabled:
+            await self.web.start()
         self._unsubscribe = self.app.service.subscribe(self.watcher.on_event)
         await self.watcher.resume()
 
     async def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        await self.web.stop()
         await super().close()
 
     def commands_fingerprint(self) -> str:

@@ -16,9 +16,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from imagine_bot.config.settings import InvalidReference, Settings
+from imagine_bot.config.web import SECRET_ENV as WEB_SECRET_ENV
 
 ENV_PREFIX = "IMAGINE_"
 CONFIG_ENV = "IMAGINE_CONFIG"
+NOT_SETTINGS = frozenset({CONFIG_ENV, WEB_SECRET_ENV})
+"""``IMAGINE_*`` variables read on their own, not as setting overrides."""
 DEFAULTS_LABEL = "default.toml (built in)"
 # Secrets never live in a file that may be committed or shared: they come from the environment.
 SECRET_KEYS = frozenset({"token", "discord_token", "secret", "password"})
@@ -39,7 +42,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     if path is not None:
         _merge(merged, _read_toml(path), (), str(path), sources)
     for name, value in sorted(env.items()):
-        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
+        if name.startswith(ENV_PREFIX) and name not in NOT_SETTINGS:
             keys = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
             _merge(merged, _nest(keys, _parse_env_value(value)), (), name, sources)
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from imagine_bot.config.safety import SafetySettings
+from imagine_bot.config.web import WebSettings
 
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
@@ -306,6 +307,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
     quota: QuotaSettings = QuotaSettings()
+    web: WebSettings = WebSettings()
     safety: SafetySettings = SafetySettings()
 
     @model_validator(mode="after")

@@ -1,0 +1,1 @@
+"""The bot's web server: signed links and the pages they open."""

@@ -1,0 +1,45 @@
+"""Settings of the bot's web server (signed links, the Vary (Region) editor)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SECRET_ENV = "IMAGINE_WEB_SECRET"
+"""The link-signing secret comes from here (never from a file that may be shared); unset, one is
+generated once and kept in the data folder."""
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8765"
+    """``host:port`` to listen on; port 0 picks a free port (tests), and links then point at it."""
+    public_url: str = "http://127.0.0.1:8765"
+    """What links point at: the address members' browsers reach (a TLS reverse proxy's)."""
+    link_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
+    max_upload_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """The largest request body the server reads (a mask upload, a form)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8765)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
