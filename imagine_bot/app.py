@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from imagine_bot.bot.web.metrics import BotMetrics
 from imagine_bot.config import Settings
+from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
@@ -31,6 +33,7 @@ class ImagineApp:
     images: ImageStore
     runner: JobRunner
     service: JobService
+    metrics: BotMetrics
 
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
@@ -43,9 +46,11 @@ class ImagineApp:
         images = ImageStore(settings.paths.store)
         runner = JobRunner(manager, ModelRegistry(settings))
         service = JobService(settings, None, images, runner.submit)
-        return cls(settings, manager, JobPlanner(settings, manager), images, runner, service)
+        planner = JobPlanner(settings, manager)
+        return cls(settings, manager, planner, images, runner, service, BotMetrics())
 
     async def start(self) -> None:
+        self.service.subscribe(self.metrics.on_event)
         await self.service.start()
         if self.settings.engine.warm_up:
             # Load (and compile) the default model now, so the first user does not wait for it.
@@ -55,6 +60,10 @@ class ImagineApp:
     async def stop(self) -> None:
         await self.service.stop()
         self.runner.close()
+
+    def worker_health(self) -> list[WorkerHealth]:
+        """Every GPU worker: alive, and holding the default model? (``/healthz``)"""
+        return self.runner.health()
 
 
 def _report_warm_up(done: Future[float]) -> None:

@@ -15,6 +15,7 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.exts.imagine.buttons import JobButton
 from imagine_bot.bot.exts.imagine.desk import JobDesk
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.web import ops
 from imagine_bot.bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.imagine",
     "imagine_bot.bot.exts.preferences",
     "imagine_bot.bot.exts.admin",
+    "imagine_bot.bot.exts.gallery",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 
@@ -42,6 +44,7 @@ class ImagineBot(commands.Bot):
         self.watcher = JobWatcher(self)
         self.web = WebServer(app)
         """Extensions add their pages in ``setup``; it starts once they are all loaded."""
+        self.web.add_routes(ops.routes)
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 

@@ -29,10 +29,15 @@ ACTION_TITLES = {
 }
 
 
-def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:
-    """The prompt as the user wrote it, flags included, safe to show in bold."""
+def typed_prompt(spec: GenerationSpec, flags: FlagRegistry) -> str:
+    """The prompt as the user wrote it, image prompts and flags included."""
     pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
-    text = " ".join(piece for piece in pieces if piece)
+    return " ".join(piece for piece in pieces if piece)
+
+
+def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:
+    """The typed prompt, shortened to fit a message, safe to show in bold."""
+    text = typed_prompt(spec, flags)
     if len(text) > MAX_PROMPT_ECHO:
         text = text[: MAX_PROMPT_ECHO - 1] + "…"
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))

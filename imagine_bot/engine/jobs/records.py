@@ -176,6 +176,10 @@ class SucceededEvent(JobEvent):
 class FailedEvent(JobEvent):
     """The job failed and its GPU time was refunded; ``job.error`` says why, in plain words."""
 
+    cause: str = "Error"
+    """What failed, for metrics: the exception's class name (``ContentBlocked``,
+    ``OutOfMemoryError``...), or ``RetryLimit`` for a job given up after restarts."""
+
     @property
     def error(self) -> str:
         return self.job.error or "The job failed."

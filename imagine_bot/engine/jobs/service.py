@@ -63,6 +63,8 @@ Listener = Callable[[JobEvent], object]
 P = ParamSpec("P")
 T = TypeVar("T")
 
+RETRY_LIMIT = "RetryLimit"
+"""The failure cause of a job given up after ``queue.retry_limit`` restarts."""
 CANCEL_WAIT = 30.0
 """Seconds ``cancel`` waits for a running job to stop."""
 
@@ -135,7 +137,7 @@ class JobService:
         async with self._order:
             requeued, failed = await self._db(self.store.recover)
             for record in failed:
-                self._publish(FailedEvent(record))
+                self._publish(FailedEvent(record, RETRY_LIMIT))
             positions = await self._positions()
             for record in requeued:
                 self._publish(QueuedEvent(record, positions.get(record.id, 0)))
@@ -263,6 +265,21 @@ class JobService:
         waiting.sort(key=lambda record: positions.get(record.id, len(positions) + 1))
         return QueueSnapshot(tuple(running), tuple(waiting), self._paused)
 
+    async def delivered_jobs(
+        self, channel_ids: Iterable[int], owner_id: int | None, offset: int, limit: int
+    ) -> list[JobRecord]:
+        """Delivered jobs posted in ``channel_ids`` (only ``owner_id``'s, when given), newest
+        first, from the ``offset``-th: a page of the gallery."""
+        return await self._db(self.store.delivered_in, list(channel_ids), owner_id, offset, limit)
+
+    async def job_counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs are in each (state, lane), for metrics."""
+        return await self._db(self.store.counts)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a query."""
+        await self._db(self.store.counts)
+
     async def pending_deliveries(self) -> list[JobRecord]:
         """Jobs that succeeded but are neither delivered nor undelivered (e.g. the process
         stopped before posting them), oldest first."""
@@ -388,13 +405,13 @@ class JobService:
                 record = await self._db(
                     self.store.finish_unsuccessful, job_id, JobState.FAILED, _plain(outcome)
                 )
-                event = FailedEvent(record)
+                event = FailedEvent(record, type(outcome).__name__)
         except Exception as exc:
             log.exception("could not record the end of job %s", job_id)
             record = await self._db(
                 self.store.finish_unsuccessful, job_id, JobState.FAILED, _plain(exc)
             )
-            event = FailedEvent(record)
+            event = FailedEvent(record, type(exc).__name__)
         finally:
             self._active.pop(job_id, None)
             if not active.done.done():

@@ -520,6 +520,31 @@ class JobStore:
             ).all()
             return [self._record(row) for row in rows]
 
+    def delivered_in(
+        self, channel_ids: Iterable[int], owner_id: int | None, offset: int, limit: int
+    ) -> list[JobRecord]:
+        """Delivered jobs posted in ``channel_ids`` (only ``owner_id``'s, when given), newest
+        first: a page of the gallery."""
+        query = select(JobRow).where(
+            col(JobRow.state) == JobState.DELIVERED,
+            col(JobRow.channel_id).in_(list(channel_ids)),
+        )
+        if owner_id is not None:
+            query = query.where(col(JobRow.owner_id) == owner_id)
+        query = query.order_by(col(JobRow.seq).desc()).offset(offset).limit(limit)
+        with self.db.read() as session:
+            return [self._record(row) for row in session.exec(query).all()]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs are in each (state, lane)."""
+        with self.db.read() as session:
+            rows = session.exec(
+                select(JobRow.state, JobRow.lane, func.count()).group_by(
+                    col(JobRow.state), col(JobRow.lane)
+                )
+            ).all()
+        return {(state, lane): count for state, lane, count in rows}
+
     def waiting(self) -> list[QueueEntry]:
         with self.db.read() as session:
             return self._waiting(session)

@@ -52,7 +52,7 @@ class JobDesk:
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._defer(interaction, ephemeral=True, thinking=True)
         refusal = place_refusal(self._app.settings.discord, interaction)
         if refusal:
             await interaction.followup.send(refusal, ephemeral=True)
@@ -79,7 +79,7 @@ class JobDesk:
     ) -> None:
         """A job button: U1-U4 show one image; the others derive a new job from this one."""
         # A silent acknowledgement first (Discord allows 3 s), then the answers as follow-ups.
-        await interaction.response.defer()
+        await self._defer(interaction)
         parent = await self._app.service.job(job_id)
         if parent is None:
             await self._tell(interaction, "That job is no longer stored on this server.")
@@ -103,7 +103,7 @@ class JobDesk:
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
-        await interaction.response.defer(thinking=True)
+        await self._defer(interaction, thinking=True)
         job = await self._app.service.job(job_id.strip().lower())
         if job is None or job.owner_id != interaction.user.id:
             await interaction.followup.send("You have no job with that id.", ephemeral=True)
@@ -158,6 +158,11 @@ class JobDesk:
             view=single_view(parent.id, index, parent.spec, self._app.planner.actions),
             allowed_mentions=ECHO_MENTIONS,
         )
+
+    async def _defer(self, interaction: discord.Interaction[Any], **options: bool) -> None:
+        """Acknowledge at once (Discord allows 3 s), and measure how long that took."""
+        await interaction.response.defer(**options)
+        self._app.metrics.deferred(interaction.created_at, discord.utils.utcnow())
 
     async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
         """A private answer to the person who pressed or typed."""
