@@ -18,9 +18,8 @@ import pytest
 import yaml
 
 from imagine_bot.app import ImagineApp
-from imagine_bot.bot.web import ops
-from imagine_bot.bot.web.server import WebServer
 from imagine_bot.config import load_settings
+from tests.support.ops_server import ops_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -93,22 +92,12 @@ def healthcheck_command(port: int) -> list[str]:
 
 
 @pytest.fixture
-async def health_server(tmp_path: Path, test_env: dict[str, str]) -> AsyncIterator[WebServer]:
-    settings = load_settings(
-        env={
-            **test_env,
-            "IMAGINE_PATHS__DATA_DIR": str(tmp_path),
-            "IMAGINE_ENGINE__WARM_UP": "false",
-        }
-    )
-    app = ImagineApp.build(settings)
-    await app.start()
-    server = WebServer(app)
-    server.add_routes(ops.routes)
-    await server.start()
-    yield server
-    await server.stop()
-    await app.stop()
+async def health_server(
+    tmp_path: Path, test_env: dict[str, str]
+) -> AsyncIterator[tuple[ImagineApp, str]]:
+    env = {**test_env, "IMAGINE_PATHS__DATA_DIR": str(tmp_path), "IMAGINE_ENGINE__WARM_UP": "false"}
+    async with ops_server(load_settings(env=env)) as served:
+        yield served
 
 
 async def run_check(command: list[str]) -> int:
@@ -116,12 +105,15 @@ async def run_check(command: list[str]) -> int:
     return await asyncio.wait_for(process.wait(), timeout=60)
 
 
-async def test_the_health_check_command_follows_healthz(health_server: WebServer) -> None:
-    port = int(health_server.base_url.rsplit(":", 1)[1])
+async def test_the_health_check_command_follows_healthz(
+    health_server: tuple[ImagineApp, str],
+) -> None:
+    app, base_url = health_server
+    port = int(base_url.rsplit(":", 1)[1])
     command = healthcheck_command(port)
     # No job has loaded the default model yet: 503, and the check fails.
     assert await run_check(command) != 0
-    runner = health_server.app.runner
+    runner = app.runner
     await asyncio.wrap_future(runner.call(runner.models.warm_up, "tiny"))
     assert await run_check(command) == 0
 

@@ -8,7 +8,7 @@ from imagine_bot.config import load_settings
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 from imagine_bot.engine.jobs.records import Requester
 from imagine_bot.engine.jobs.scheduler import FairScheduler
-from imagine_bot.engine.jobs.storage import Database
+from imagine_bot.engine.jobs.storage import LATEST_VERSION, Database
 from imagine_bot.engine.jobs.store import JobStore
 from tests.cli.test_main import run
 from tests.support.jobkit import make_spec
@@ -24,9 +24,9 @@ def test_db_upgrade_and_quota_commands(test_env: dict[str, str], tmp_path: Path)
     assert created.returncode == 0, created.stderr
     assert (
         created.stdout.strip()
-        == f"sqlite:///{tmp_path / 'imagine.db'}: created at schema version 1"
+        == f"sqlite:///{tmp_path / 'imagine.db'}: created at schema version {LATEST_VERSION}"
     )
-    assert "already at schema version 1" in run("db", "upgrade", env=env).stdout
+    assert f"already at schema version {LATEST_VERSION}" in run("db", "upgrade", env=env).stdout
 
     # member 42 runs a job that takes 12.5 GPU-seconds
     settings = load_settings(env=env)

@@ -10,26 +10,18 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from imagine_bot.app import ImagineApp
-from imagine_bot.bot.web import ops
-from imagine_bot.bot.web.server import WebServer
 from imagine_bot.config import load_settings
 from imagine_bot.engine.jobs.records import FailedEvent, JobState, Requester, SucceededEvent
 from tests.support.jobkit import make_spec, until
+from tests.support.ops_server import ops_server
 
 JOB_SECONDS = 120.0
 
 
 async def serve(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[tuple[ImagineApp, str]]:
-    app = ImagineApp.build(load_settings(env={**env, "IMAGINE_PATHS__DATA_DIR": str(tmp_path)}))
-    await app.start()
-    server = WebServer(app)
-    server.add_routes(ops.routes)
-    await server.start()
-    try:
-        yield app, server.base_url
-    finally:
-        await server.stop()
-        await app.stop()
+    settings = load_settings(env={**env, "IMAGINE_PATHS__DATA_DIR": str(tmp_path)})
+    async with ops_server(settings) as served:
+        yield served
 
 
 @pytest.fixture
