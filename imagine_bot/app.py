@@ -52,8 +52,12 @@ class ImagineApp:
     async def start(self) -> None:
         self.service.subscribe(self.metrics.on_event)
         await self.service.start()
+
+    def warm_up(self) -> None:
+        """Load (and compile) the default model on the GPU worker now, if ``engine.warm_up``,
+        so the first user does not wait for it. Not part of ``start``: the bot first checks
+        that it can log in, so a wrong token never waits for a warm-up."""
         if self.settings.engine.warm_up:
-            # Load (and compile) the default model now, so the first user does not wait for it.
             warm_up = self.runner.call(self.runner.models.warm_up, self.settings.default_model)
             warm_up.add_done_callback(_report_warm_up)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
+from discord import app_commands
 
 from imagine_bot.config.settings import DiscordSettings
 
@@ -18,6 +21,23 @@ def place_refusal(settings: DiscordSettings, interaction: discord.Interaction) -
     if settings.allowed_channels and interaction.channel_id not in settings.allowed_channels:
         return "This bot is not enabled in this channel; ask an admin where to use it."
     return None
+
+
+class PlaceCheckedTree(app_commands.CommandTree[Any]):
+    """Every slash command obeys the allowed servers, channels and direct-message policy."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return await answer_if_refused(interaction)
+
+
+async def answer_if_refused(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the bot may act where ``interaction`` came from; if not, it says so privately."""
+    client: Any = interaction.client  # the ImagineBot, which the bot layer cannot import here
+    refusal = place_refusal(client.app.settings.discord, interaction)
+    if refusal is None:
+        return True
+    await interaction.response.send_message(refusal, ephemeral=True)
+    return False
 
 
 def role_ids(user: discord.User | discord.Member) -> tuple[int, ...]:

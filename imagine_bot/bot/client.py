@@ -12,6 +12,8 @@ import discord
 from discord.ext import commands
 
 from imagine_bot.app import ImagineApp
+from imagine_bot.bot.access import PlaceCheckedTree, answer_if_refused
+from imagine_bot.bot.errors import answer_failure
 from imagine_bot.bot.exts.imagine.buttons import JobButton
 from imagine_bot.bot.exts.imagine.desk import JobDesk
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
@@ -38,6 +40,7 @@ class ImagineBot(commands.Bot):
             help_command=None,
             intents=discord.Intents(guilds=True),
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=PlaceCheckedTree,
         )
         self.app = app
         self.desk = JobDesk(self)
@@ -49,6 +52,7 @@ class ImagineBot(commands.Bot):
         self._unsubscribe: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
+        self.tree.error(answer_failure)
         self.add_dynamic_items(JobButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -92,4 +96,8 @@ class ImagineBot(commands.Bot):
     async def press(
         self, interaction: discord.Interaction[Any], action: str, job_id: str, index: int
     ) -> None:
-        await self.desk.press(interaction, action, job_id, index)
+        try:
+            if await answer_if_refused(interaction):
+                await self.desk.press(interaction, action, job_id, index)
+        except Exception as error:
+            await answer_failure(interaction, error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from imagine_bot.bot.errors import fit
 from imagine_bot.engine.jobs.records import QuotaStatus
 from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.flags import FlagRegistry
@@ -47,7 +48,7 @@ def job_line(spec: GenerationSpec, flags: FlagRegistry, owner_id: int, *status: 
     """``**prompt** - Variations (Strong) by @user (42%) (fast)``, as Midjourney words it."""
     title = ACTION_TITLES.get(spec.action, "")
     who = f"{title} by <@{owner_id}>" if title else f"<@{owner_id}>"
-    return f"**{prompt_echo(spec, flags)}** - {who}" + "".join(f" ({part})" for part in status)
+    return fit(f"**{prompt_echo(spec, flags)}** - {who}" + "".join(f" ({part})" for part in status))
 
 
 def single_line(spec: GenerationSpec, flags: FlagRegistry, owner_id: int, index: int) -> str:

@@ -11,8 +11,11 @@ import yarl
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
+from imagine_bot.bot.lifecycle import log_in, serve
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import UserError
+
+log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
 API_BASE_ENV = "DISCORD_API_BASE"
@@ -38,16 +41,22 @@ def use_endpoints(env: Mapping[str, str] = os.environ) -> None:
 
 
 async def run_bot(settings: Settings) -> None:
+    """Start the queue and log in, so a wrong token or an unreachable Discord ends at once
+    (one line, before any model warm-up); then warm up and serve until SIGTERM or SIGINT,
+    when the running job goes back to the queue."""
     token = discord_token()
     use_endpoints()
-    discord.utils.setup_logging(level=logging.INFO)
     app = ImagineApp.build(settings)
     await app.start()
     try:
         async with ImagineBot(app) as bot:
-            await bot.start(token)
+            await log_in(bot, token)
+            discord.utils.setup_logging(level=logging.INFO)
+            app.warm_up()
+            await serve(bot, app)
     finally:
         await app.stop()
+        log.info("stopped")
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> int:
@@ -56,7 +65,7 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     app = ImagineApp.build(settings)
     try:
         async with ImagineBot(app, serve=False) as bot:
-            await bot.login(token)
+            await log_in(bot, token)
             return await bot.sync_commands(guild_id)
     finally:
         app.runner.close()

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.images.decode import store_image_file
 from imagine_bot.engine.images.files import save_result
 from imagine_bot.engine.images.store import PARAMETERS_KEY, ImageStore, StoredImage
 from imagine_bot.engine.spec import GenerationSpec, SourceImage
@@ -136,8 +137,6 @@ async def derive_from_file(
 def store_input(path: Path, settings: Settings) -> StoredImage:
     """The file in the image store, read like an attachment (same formats, byte and pixel
     limits, first frame, RGB) but at its own size: the actions scale it where they need to."""
-    from imagine_bot.engine.images.fetch import store_image_file  # aiohttp: only for these commands
-
     limits = settings.fetch.model_copy(update={"max_side": MAX_SIDE})
     return store_image_file(path, limits, ImageStore(settings.paths.store))
 

@@ -17,8 +17,8 @@ from imagine_bot.cli.local import add_commands as add_image_commands
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.images.fetch import store_image_file
+from imagine_bot.engine.errors import ModelUnavailable, UserError
+from imagine_bot.engine.images.decode import store_image_file
 from imagine_bot.engine.images.files import save_result
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage
@@ -37,7 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         return int(args.command(args, settings))
     except (SettingsError, PluginError, UserError) as exc:
-        print(f"imagine-bot: {exc}", file=sys.stderr)
+        # Whoever runs the command line is the admin: the details are for them.
+        print(
+            f"imagine-bot: {exc.details if isinstance(exc, ModelUnavailable) else exc}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from copy import deepcopy
 from datetime import UTC, time, tzinfo
 from pathlib import Path
@@ -17,6 +18,7 @@ SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
 ]
 SCHEDULERS: tuple[str, ...] = get_args(SchedulerName)
+DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 
 class InvalidReference(ValueError):
@@ -116,6 +118,17 @@ class EngineSettings(_Section):
     ] = "auto"
     warm_up: bool = True
     preview_every: int = Field(4, ge=0)
+    threads: int = Field(0, ge=0, le=1024)
+    """torch's CPU threads; 0 leaves torch's default (or OMP_NUM_THREADS)."""
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, value: str) -> str:
+        if not DEVICE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a device; use auto, cpu, cuda, cuda:N, mps or xpu:N"
+            )
+        return value
 
 
 UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]
@@ -278,11 +291,6 @@ class QuotaSettings(_Section):
     def zone(self) -> tzinfo:
         return zone(self.timezone)
 
-
-def zone(name: str) -> tzinfo:
-    """The time zone ``name``; UTC needs no time zone database (slim images lack one)."""
-    return UTC if name.upper() == "UTC" else ZoneInfo(name)
-
     @model_validator(mode="after")
     def _default_tier_exists(self) -> QuotaSettings:
         if self.default_tier not in self.tiers:
@@ -292,6 +300,11 @@ def zone(name: str) -> tzinfo:
                 f"{self.default_tier!r} is not a [quota.tiers.*] tier ({known})",
             )
         return self
+
+
+def zone(name: str) -> tzinfo:
+    """The time zone ``name``; UTC needs no time zone database (slim images lack one)."""
+    return UTC if name.upper() == "UTC" else ZoneInfo(name)
 
 
 class Settings(_Section):

@@ -17,6 +17,26 @@ class PromptError(UserError):
         self.flag = flag
 
 
+class ImageFetchError(UserError):
+    """A URL, a download or a file that cannot be used as an image; says which and why."""
+
+
+class ModelUnavailable(UserError):
+    """A model (or a part of one) could not be loaded. Its message is for the member and names
+    no file; ``details`` (source, reason, the setting to check) is for the log and the admin."""
+
+    def __init__(self, what: str, source: str, reason: str, setting: str) -> None:
+        super().__init__(
+            f"The {what} could not be loaded on this server, so no images were made; "
+            "the admin can find why in the bot's log."
+        )
+        self.details = (
+            f"The {what} could not be loaded from {source}: {reason}. Check {setting} in the "
+            "settings and that the weights are downloaded (models from the hub need network "
+            "access once)."
+        )
+
+
 class QueueFull(UserError):
     """A queue cap refused the job: the member's own (running + waiting) or the whole queue's."""
 

@@ -168,7 +168,10 @@ def derived_draft(
     draft = DraftSpec(
         prompt=prompt, flag_defaults=flag_defaults, action=action.name, source=request.source
     )
-    draft.flag("repeat")  # the parent's repeats are already made
+    for name in parent.flags:
+        # Honoured (or warned about) when the parent was planned; the draft inherits the
+        # values they resolved to, so no "has no effect" warning again.
+        draft.flag(name)
     # Always the parent's stored images, never the URLs again: they may have expired.
     draft.references = list(parent.references)
     draft.reference_scales = dict(parent.reference_scales)

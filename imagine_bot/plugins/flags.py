@@ -16,6 +16,7 @@ from typing import Literal
 
 from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import FlagValue, WeightedRef
+from imagine_bot.plugins.limits import MAX_WEIGHT
 
 FlagKind = Literal[
     "switch", "number", "integer", "ratio", "choice", "terms", "refs", "words", "text"
@@ -159,6 +160,11 @@ class Flag:
     def _parse_ref(self, token: str) -> WeightedRef:
         match = _REF_WEIGHT.match(token)
         ref, weight = (match["ref"], float(match["weight"])) if match else (token, 1.0)
+        if abs(weight) > MAX_WEIGHT:  # inf included: 309 digits overflow a float
+            raise self._error(
+                f"{self.spelling}: the ::weight of {ref[:80]} is out of range; weights go "
+                f"from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}."
+            )
         return WeightedRef(ref=ref, weight=weight)
 
     def _in_range(self, number: float) -> bool:
@@ -191,6 +197,10 @@ class FlagRegistry:
 
     def __getitem__(self, name: str) -> Flag:
         return self._flags[name]
+
+    def __contains__(self, spelling: object) -> bool:
+        """Whether ``--spelling`` (lower case) names a flag, by name or alias."""
+        return spelling in self._spellings
 
     def lookup(self, spelling: str) -> Flag:
         """The flag written as ``--spelling``; an unknown one is an error with a suggestion."""

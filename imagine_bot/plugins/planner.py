@@ -27,6 +27,7 @@ from imagine_bot.engine.spec import (
 from imagine_bot.plugins.actions import ActionRegistry, ActionRequest, derived_draft, parent_preset
 from imagine_bot.plugins.builtin.grammar import MAX_EXPANSIONS, expand_macros, parse_flags
 from imagine_bot.plugins.flags import FlagRegistry
+from imagine_bot.plugins.limits import MAX_PROMPT_LENGTH, check_text
 from imagine_bot.plugins.manager import collect_actions, collect_flags
 
 
@@ -66,9 +67,11 @@ class JobPlanner:
         rather than in its text: a Discord attachment (by URL) or a file already in the image
         store (by sha256); each says the role it plays.
         """
-        prompts = self.manager.hook.imagine_parse(
-            text=expand_macros(text, macros or {}), flags=self.flags
-        )
+        check_text(text, "The prompt", MAX_PROMPT_LENGTH)
+        expanded = expand_macros(text, macros or {})
+        if expanded != text:
+            check_text(expanded, "The prompt with your options filled in", MAX_PROMPT_LENGTH)
+        prompts = self.manager.hook.imagine_parse(text=expanded, flags=self.flags)
         if prompts is None:
             raise RuntimeError("no plugin implements imagine_parse")
         preferred: dict[str, FlagValue] = {}

@@ -16,6 +16,7 @@ async def ops_server(settings: Settings) -> AsyncIterator[tuple[ImagineApp, str]
     """The app, started as `imagine-bot run` starts it, and its web server's base URL."""
     app = ImagineApp.build(settings)
     await app.start()
+    app.warm_up()
     server = WebServer(app)
     server.add_routes(ops.routes)
     await server.start()

@@ -29,7 +29,7 @@ from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
 from imagine_bot.config import IPAdapterSettings
 from imagine_bot.config.settings import BlockScales
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage
 
@@ -128,9 +128,11 @@ class ImagePromptAdapter:
                 diffusers_logging.set_verbosity(verbosity)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             plain.restore(unet)
-            raise UserError(
-                f"The image-prompt adapter of the model {self.name!r} could not be loaded from "
-                f"{self.settings.source}: {exc}. Check {setting} in the settings."
+            raise ModelUnavailable(
+                f"image-prompt adapter of the model {self.name!r}",
+                self.settings.source,
+                str(exc),
+                setting,
             ) from exc
         try:
             for role in self.roles:  # a block layout that does not fit this UNet fails here

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import diffusers
+import huggingface_hub
 import torch
 import transformers
 from diffusers import (
@@ -24,7 +25,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
@@ -71,13 +72,18 @@ class ModelRegistry:
         self._upscaler: Upscaler | None = None
         self._classifier: ContentClassifier | None = None
         self._owner: int | None = None
-        # Loading bars from the libraries would interleave with ours and with the bot's logs.
+        # Loading bars from the libraries would interleave with ours and with the bot's logs;
+        # transformers also turns off the hub's, which show a (rare, long) download's progress.
         diffusers.utils.logging.disable_progress_bar()
         transformers.utils.logging.disable_progress_bar()
+        huggingface_hub.utils.enable_progress_bars()
 
     def claim_thread(self) -> None:
         """Make the calling thread the only one allowed to use pipelines."""
         self._owner = threading.get_ident()
+        if self.settings.engine.threads:
+            # Per thread under OpenMP: set where the pipelines run.
+            torch.set_num_threads(self.settings.engine.threads)
 
     def pipeline(self, name: str) -> DiffusionPipeline:
         """The resident text-to-image pipeline of preset ``name``, loaded on first use."""
@@ -185,10 +191,8 @@ class ModelRegistry:
         try:
             pipeline = DiffusionPipeline.from_pretrained(source, dtype=self.dtype)
         except (OSError, ValueError) as exc:
-            raise UserError(
-                f"The model {name!r} could not be loaded from {source}: {exc}. "
-                f"Check models.{name}.source in the settings and that the weights are "
-                "downloaded (models from the hub need network access once)."
+            raise ModelUnavailable(
+                f"model {name!r}", source, str(exc), f"models.{name}.source"
             ) from exc
         acceleration.accelerate(pipeline, self.acceleration)
         pipeline.set_progress_bar_config(disable=True)
@@ -203,9 +207,27 @@ class ModelRegistry:
 
 def resolve_device(setting: str) -> torch.device:
     if setting != "auto":
-        return torch.device(setting)
+        device = torch.device(setting)
+        if not _available(device):
+            raise UserError(
+                f"engine.device is {setting!r}, but this torch ({torch.__version__}) sees no "
+                f'such device; set engine.device to "auto" or "cpu", or install a torch '
+                "build for that device."
+            )
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _available(device: torch.device) -> bool:
+    index = device.index or 0
+    if device.type == "cuda":
+        return torch.cuda.is_available() and index < torch.cuda.device_count()
+    if device.type == "xpu":
+        return torch.xpu.is_available() and index < torch.xpu.device_count()
+    if device.type == "mps":
+        return torch.backends.mps.is_available()
+    return True

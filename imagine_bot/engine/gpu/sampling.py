@@ -38,6 +38,8 @@ def run_pipeline(
     """Run ``pipeline`` for ``spec``'s seeds; ``inputs`` are the kind-specific arguments
     (size, source image, mask, strength)."""
     pipeline.scheduler = models.fresh_scheduler(pipeline, spec.scheduler)
+    # From an image, diffusers runs int(steps x strength) steps: at least one, or it fails.
+    steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
     text = text_conditioning(pipeline, spec, control.warn)
     hooks = StepHooks(spec, control, text, latent_format(pipeline))
     hooks.tap(pipeline.scheduler)
@@ -47,7 +49,7 @@ def run_pipeline(
     ):
         images = pipeline(
             **text.inputs,
-            num_inference_steps=spec.steps,
+            num_inference_steps=steps,
             guidance_scale=spec.guidance,
             generator=seed_generators(spec.seeds),
             callback_on_step_end=hooks,

@@ -83,8 +83,8 @@ class JobRecord:
     error: str | None
     """Why it failed, was cancelled or could not be delivered, in words for the member."""
     warnings: tuple[str, ...]
-    """Notes from the queue for the member (e.g. moved to relax); planning warnings stay in
-    ``spec.warnings``."""
+    """Notes for the member from the queue (e.g. moved to relax) and from the GPU worker (e.g.
+    the upscaler's Lanczos fallback); planning warnings stay in ``spec.warnings``."""
     image_shas: tuple[str, ...]
     """The four images' sha256 in grid order (empty until it succeeded)."""
     grid_sha: str | None

@@ -31,7 +31,7 @@ from PIL import Image
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobCancelled, JobControl
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 from imagine_bot.engine.jobs.records import (
     CancelledEvent,
@@ -390,6 +390,7 @@ class JobService:
                     outcome.gpu_seconds,
                     images,
                     grid,
+                    outcome.warnings,
                     outcome.flagged,
                 )
                 event = SucceededEvent(record)
@@ -482,6 +483,8 @@ def _log_failure(task: asyncio.Future[Any]) -> None:
 
 def _plain(error: BaseException) -> str:
     """What the member reads when their job fails; details go to the log."""
+    if isinstance(error, ModelUnavailable):
+        log.error("a job failed: %s", error.details)
     if isinstance(error, UserError):
         return str(error)
     log.error("a job failed", exc_info=error)

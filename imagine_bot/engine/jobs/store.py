@@ -327,10 +327,11 @@ class JobStore:
         gpu_seconds: float,
         images: Sequence[StoredImage],
         grid: StoredImage | None,
+        warnings: Sequence[str] = (),
         flagged: Sequence[int] = (),
     ) -> JobRecord:
-        """Record a finished job's images (and those the safety classifier ``flagged``) and
-        charge its measured cost (releasing its hold)."""
+        """Record a finished job's images, the GPU worker's ``warnings`` and the images the
+        safety classifier ``flagged``, and charge its measured cost (releasing its hold)."""
         with self.db.write() as session:
             row = self._row_or_fail(session, job_id)
             if row.state != JobState.RUNNING:
@@ -375,6 +376,7 @@ class JobStore:
             row.charged_ms = charge
             row.images = json.dumps([stored.sha256 for stored in images])
             row.grid_sha = grid.sha256 if grid is not None else None
+            row.warnings = json.dumps(list(dict.fromkeys([*json.loads(row.warnings), *warnings])))
             row.flagged = json.dumps(list(flagged))
             row.error = None
             session.add(row)

@@ -3,13 +3,18 @@
 Order of reading, as Midjourney does it:
 1. ``{a, b}`` permutations expand the whole text (flags included) into up to 40 prompts;
    nested groups flatten and ``\\,`` is a literal comma.
-2. Each expansion splits at its first flag into the prompt body and the flags. ``—`` (em dash)
-   counts as ``--``; text inside double quotes is never a flag.
+2. Each expansion splits at its first flag into the prompt body and the flags. A flag is ``--``
+   (or ``—``, an em dash, when a known flag name follows it) at the start, after a space or
+   after punctuation (``watercolor,--ar 3:2``); text inside double quotes is never a flag.
 3. Leading image URLs of the body are image prompts; the rest splits at ``::`` into weighted parts.
+
+Every step is linear in the length of the text, and the text's length, its ``{}`` nesting and
+its ``::`` weights are bounded (``plugins/limits.py``): planning stays fast on the event loop.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Mapping
@@ -19,9 +24,13 @@ from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import FlagValue, Prompt, PromptPart
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.flags import FlagRegistry
+from imagine_bot.plugins.limits import MAX_BRACE_DEPTH, MAX_WEIGHT
 
 MAX_EXPANSIONS = 40
-_FLAG_START = re.compile(r"(?:(?<=\s)|^)--(?=[A-Za-z])")
+_BEFORE_FLAG = r"(?:(?<=[\s,.;:!?)\]}\"'…])|^)"
+"""A flag starts the text, or follows a space or punctuation (not a letter, ``-`` or ``/``)."""
+_FLAG_START = re.compile(_BEFORE_FLAG + r"--(?=[A-Za-z])")
+_EM_DASH_FLAG = re.compile(_BEFORE_FLAG + r"—(?=([A-Za-z][A-Za-z0-9_-]*))")
 _FLAG_TOKEN = re.compile(r"--([A-Za-z][A-Za-z0-9_-]*)")
 _IMAGE_URL = re.compile(r"<?(https?://\S+?)>?")
 _WEIGHT = re.compile(r"\s*(-?(?:\d+(?:\.\d*)?|\.\d+))(?=\s|$)")
@@ -31,7 +40,7 @@ _MACRO = re.compile(r"(?:(?<=\s)|^)--([A-Za-z][A-Za-z0-9_-]*)(?=\s|$)")
 
 @hookimpl(trylast=True)
 def imagine_parse(text: str, flags: FlagRegistry) -> list[Prompt]:
-    text = _quoted_aware_replace(text, "—", "--")
+    text = _em_dash_flags(text, flags)
     return [parse_one(expansion, flags) for expansion in expand_permutations(text)]
 
 
@@ -43,7 +52,7 @@ def expand_permutations(text: str) -> list[str]:
 
 def parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
     """The flags in ``flag_text`` (flags only, such as a user's saved preferences)."""
-    body, rest = _split_flags(_quoted_aware_replace(flag_text, "—", "--"))
+    body, rest = _split_flags(_em_dash_flags(flag_text, flags))
     if body.strip():
         raise PromptError(f"Only --flags are allowed here, not {body.strip()!r}.")
     return _parse_flags(rest, flags)
@@ -53,10 +62,11 @@ def expand_macros(text: str, macros: Mapping[str, str]) -> str:
     """Replace each ``--name`` of a user's macro (outside quotes) with the flags it stands for."""
     if not macros:
         return text
+    quotes = _Quotes(text)
 
     def replace(match: re.Match[str]) -> str:
         name = match[1].lower()
-        if name in macros and _outside_quotes(text, match.start()):
+        if name in macros and not quotes.inside(match.start()):
             return macros[name]
         return match[0]
 
@@ -79,6 +89,7 @@ class _Braces:
 
     text: str
     pos: int = 0
+    depth: int = 0
 
     def sequence(self, *, top_level: bool) -> list[str | list[str]]:
         """Literal runs and groups up to a ``,`` or ``}`` that ends the enclosing group."""
@@ -102,6 +113,11 @@ class _Braces:
         return pieces
 
     def group(self) -> list[str]:
+        self.depth += 1
+        if self.depth > MAX_BRACE_DEPTH:
+            raise PromptError(
+                f"The {{…}} groups nest more than {MAX_BRACE_DEPTH} levels deep; flatten them."
+            )
         options: list[str] = []
         while True:
             if self.pos >= len(self.text):
@@ -112,53 +128,74 @@ class _Braces:
             closing = self.text[self.pos]
             self.pos += 1
             if closing == "}":
+                self.depth -= 1
                 return [option.strip() for option in options]
 
 
 def _combine(sequence: list[str | list[str]]) -> list[str]:
-    """The cartesian product of literal runs and groups, capped at MAX_EXPANSIONS."""
-    combined = [""]
+    """The cartesian product of literal runs and groups, capped at MAX_EXPANSIONS.
+
+    Each expansion is kept as a list of pieces joined once at the end: only the few groups
+    that multiply the expansions (at most log2(MAX_EXPANSIONS) of them) copy those lists.
+    """
+    combined: list[list[str]] = [[]]
     for piece in sequence:
         options = piece if isinstance(piece, list) else [piece]
+        if len(options) == 1:
+            for pieces in combined:
+                pieces.append(options[0])
+            continue
         if len(combined) * len(options) > MAX_EXPANSIONS:
             raise PromptError(
                 f"This prompt expands to more than {MAX_EXPANSIONS} prompts; "
                 "use fewer {…} options."
             )
-        combined = [done + option for done, option in itertools.product(combined, options)]
-    return combined
+        combined = [[*done, option] for done, option in itertools.product(combined, options)]
+    return ["".join(pieces) for pieces in combined]
 
 
-def _quoted_spans(text: str) -> list[tuple[int, int]]:
-    """Spans between matched pairs of double quotes; an unmatched last quote is plain text."""
-    quotes = [index for index, char in enumerate(text) if char == '"']
-    return [(quotes[i], quotes[i + 1]) for i in range(0, len(quotes) - 1, 2)]
+class _Quotes:
+    """Where a text's double-quoted spans are; an unmatched last quote is plain text."""
+
+    def __init__(self, text: str) -> None:
+        self._positions = [index for index, char in enumerate(text) if char == '"']
+
+    def inside(self, index: int) -> bool:
+        """Whether ``index`` lies strictly between a matched pair of quotes."""
+        before = bisect.bisect_left(self._positions, index)
+        return before % 2 == 1 and before < len(self._positions)
 
 
-def _outside_quotes(text: str, index: int) -> bool:
-    return not any(start < index < end for start, end in _quoted_spans(text))
+def _em_dash_flags(text: str, flags: FlagRegistry) -> str:
+    """``—name`` as ``--name`` where it can start a flag and ``name`` is a flag; elsewhere
+    (``dusk — stormy sea``, inside quotes) an em dash stays as typed."""
+    if "—" not in text:
+        return text
+    quotes = _Quotes(text)
+
+    def replace(match: re.Match[str]) -> str:
+        is_flag = match[1].lower() in flags and not quotes.inside(match.start())
+        return "--" if is_flag else match[0]
+
+    return _EM_DASH_FLAG.sub(replace, text)
 
 
-def _quoted_aware_replace(text: str, old: str, new: str) -> str:
-    spans = _quoted_spans(text)
-    out = []
-    for index, char in enumerate(text):
-        inside = any(start < index < end for start, end in spans)
-        out.append(new if char == old and not inside else char)
-    return "".join(out)
+def _flag_starts(text: str) -> list[re.Match[str]]:
+    quotes = _Quotes(text)
+    return [match for match in _FLAG_START.finditer(text) if not quotes.inside(match.start())]
 
 
 def _split_flags(text: str) -> tuple[str, str]:
-    for match in _FLAG_START.finditer(text):
-        if _outside_quotes(text, match.start()):
-            return text[: match.start()], text[match.start() :]
-    return text, ""
+    starts = _flag_starts(text)
+    if not starts:
+        return text, ""
+    return text[: starts[0].start()], text[starts[0].start() :]
 
 
 def _parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
     values: dict[str, FlagValue] = {}
     groups: dict[str, str] = {}
-    starts = [m for m in _FLAG_START.finditer(flag_text) if _outside_quotes(flag_text, m.start())]
+    starts = _flag_starts(flag_text)
     for match, following in itertools.zip_longest(starts, starts[1:]):
         end = following.start() if following else len(flag_text)
         token = _FLAG_TOKEN.match(flag_text, match.start())
@@ -188,10 +225,12 @@ def _merge_terms(first: FlagValue, second: FlagValue) -> tuple[str, ...]:
 def _take_image_urls(body: str) -> tuple[list[str], str]:
     urls: list[str] = []
     words = body.split()
-    while words and (match := _IMAGE_URL.fullmatch(words[0])):
+    for word in words:
+        match = _IMAGE_URL.fullmatch(word)
+        if match is None:
+            break
         urls.append(match[1])
-        words.pop(0)
-    return urls, " ".join(words) if urls else body
+    return urls, " ".join(words[len(urls) :]) if urls else body
 
 
 def _split_weighted(body: str) -> list[PromptPart]:
@@ -202,7 +241,7 @@ def _split_weighted(body: str) -> list[PromptPart]:
         if index > 0:
             weight = _WEIGHT.match(segment)
             if weight and parts:
-                parts[-1] = PromptPart(text=parts[-1].text, weight=float(weight[1]))
+                parts[-1] = PromptPart(text=parts[-1].text, weight=_weight(weight[1]))
                 segment = segment[weight.end() :]
         text = " ".join(segment.split())
         if text:
@@ -210,3 +249,14 @@ def _split_weighted(body: str) -> list[PromptPart]:
     if parts and sum(part.weight for part in parts) <= 0:
         raise PromptError("The ::weights of the prompt parts must add up to more than 0.")
     return parts
+
+
+def _weight(written: str) -> float:
+    value = float(written)
+    if abs(value) > MAX_WEIGHT:  # inf included: 309 digits overflow a float
+        shown = written if len(written) <= 12 else written[:12] + "…"
+        raise PromptError(
+            f"The ::weight {shown} is out of range: weights go from -{MAX_WEIGHT:g} "
+            f"to {MAX_WEIGHT:g}."
+        )
+    return value

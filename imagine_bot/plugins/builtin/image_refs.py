@@ -21,10 +21,12 @@ import re
 
 from imagine_bot.config import IPAdapterSettings, Settings
 from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.images.decode import short
 from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
 
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+_STYLE_CODE = re.compile(r"\d{1,20}|random", re.IGNORECASE)
 _FLAG_ROLE: dict[str, ImageRole] = {"sref": "style", "cref": "subject", "oref": "subject"}
 _WEIGHT_FLAG = {"sref": "sw", "cref": "cw", "oref": "ow"}
 
@@ -61,6 +63,11 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
         return
 
     adapter = draft.preset.ip_adapter if draft.preset is not None else None
+    if adapter is None and not draft.prompt.parts:
+        raise PromptError(
+            f"This prompt is only an image, and the model {draft.model!r} has no image-prompt "
+            "adapter, so there is nothing to draw from: add words that describe the image."
+        )
     if adapter is None:
         draft.warnings.append(
             f"The model {draft.model!r} has no image-prompt adapter (models.{draft.model}."
@@ -101,6 +108,12 @@ def _flag_images(draft: DraftSpec, flag: str, role: ImageRole) -> list[Reference
     for ref in refs:
         if _URL.match(ref.ref):
             images.append(ReferenceImage(role=role, source=ref.ref, weight=ref.weight))
+        elif not _STYLE_CODE.fullmatch(ref.ref):
+            raise PromptError(
+                f"--{flag} takes image links (https://…), numeric style codes or random, "
+                f"not {short(ref.ref)!r}.",
+                flag=flag,
+            )
         else:
             what = "random" if ref.ref.lower() == "random" else f"the code {ref.ref}"
             draft.warnings.append(

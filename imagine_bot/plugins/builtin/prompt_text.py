@@ -9,7 +9,13 @@ from imagine_bot.plugins import hookimpl
 @hookimpl(trylast=True)
 def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     assert draft.preset is not None, "model_preset runs before prompt_text"
-    raw = draft.flag("raw") or draft.flag("style") == "raw"
+    chosen_style = draft.flag("style")
+    raw = draft.flag("raw") or chosen_style == "raw"
+    if chosen_style not in (None, "raw"):
+        draft.warnings.append(
+            f"--style {chosen_style} is one of Midjourney's own styles, which this server does "
+            "not have, so it was ignored (only --style raw is supported)."
+        )
     style = "" if raw else draft.preset.style
     if draft.positive is None:
         draft.positive = _with_style(draft.prompt.text, style)

@@ -23,16 +23,15 @@ import pytest
 from PIL import Image
 
 from imagine_bot.config import FetchSettings
+from imagine_bot.engine.images.decode import decode_image, store_image_file
 from imagine_bot.engine.images.fetch import (
     BlockedAddressError,
     ImageFetcher,
     ImageFetchError,
     address_checking_socket_factory,
     check_url,
-    decode_image,
     is_ip_literal,
     is_public_address,
-    store_image_file,
 )
 from imagine_bot.engine.images.store import ImageStore
 from tests.engine.conftest import FetcherFactory

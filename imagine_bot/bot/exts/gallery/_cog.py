@@ -8,7 +8,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.access import place_refusal
 from imagine_bot.bot.web.gallery import PAGE, GalleryScope, ScopeOf
 
 if TYPE_CHECKING:
@@ -22,11 +21,12 @@ class Gallery(commands.Cog):
     @app_commands.command(description="A private link to this server's gallery of images")
     async def gallery(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
+        # The command tree has already refused places the bot does not serve.
         settings = self.bot.app.settings
-        refusal = place_refusal(settings.discord, interaction)
-        if refusal is None and interaction.guild_id is None:
+        refusal = None
+        if interaction.guild_id is None:
             refusal = "The gallery shows a server's images: use /gallery in a server."
-        if refusal is None and not settings.web.enabled:
+        elif not settings.web.enabled:
             refusal = "This bot's web server is switched off (web.enabled), so it has no gallery."
         if refusal is not None:
             await interaction.followup.send(refusal, ephemeral=True)

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from imagine_bot.bot.access import role_ids
+from imagine_bot.bot.errors import fit
 from imagine_bot.bot.messages import describe_quota
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import Requester
@@ -58,7 +59,7 @@ class Imagine(commands.Cog):
         try:
             job = await service.cancel(job_id.strip().lower(), interaction.user.id)
         except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
+            await interaction.followup.send(fit(str(error)), ephemeral=True)
             return
         await interaction.followup.send(f"Job `{job.id}` is {job.state}.", ephemeral=True)
 
@@ -70,7 +71,7 @@ class Imagine(commands.Cog):
             await interaction.followup.send("You have nothing queued.", ephemeral=True)
             return
         lines = [f"`{job.id}` {job.state} ({job.lane}): {job.spec.prompt[:80]}" for job in jobs]
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
+        await interaction.followup.send(fit("\n".join(lines)), ephemeral=True)
 
     @app_commands.command(description="Your GPU-time quota, jobs and lane")
     async def info(self, interaction: discord.Interaction[Any]) -> None:

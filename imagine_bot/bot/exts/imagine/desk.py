@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from imagine_bot.bot import messages
-from imagine_bot.bot.access import may_press, place_refusal, role_ids
+from imagine_bot.bot.access import may_press, role_ids
 from imagine_bot.bot.confirm import confirm
 from imagine_bot.bot.content import channel_policy, content_note, spoilered
 from imagine_bot.bot.delivery import stored_upload, with_retries
+from imagine_bot.bot.errors import fit
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.errors import UserError
@@ -53,10 +54,6 @@ class JobDesk:
         style: discord.Attachment | None = None,
     ) -> None:
         await self._defer(interaction, ephemeral=True, thinking=True)
-        refusal = place_refusal(self._app.settings.discord, interaction)
-        if refusal:
-            await interaction.followup.send(refusal, ephemeral=True)
-            return
         attachments = [
             ReferenceImage(role=role, source=attachment.url)
             for role, attachment in (("image", image), ("style", style))
@@ -65,7 +62,7 @@ class JobDesk:
         try:
             specs = await self._plan(interaction, prompt, attachments)
         except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
+            await self._tell(interaction, str(error))
             return
         limit = self._app.settings.discord.confirm_above
         if len(specs) > limit and not await confirm(
@@ -103,22 +100,26 @@ class JobDesk:
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
-        await self._defer(interaction, thinking=True)
+        # Private until there is something to show: a mistyped id is nobody else's business.
+        await self._defer(interaction, ephemeral=True, thinking=True)
         job = await self._app.service.job(job_id.strip().lower())
         if job is None or job.owner_id != interaction.user.id:
-            await interaction.followup.send("You have no job with that id.", ephemeral=True)
+            await self._tell(interaction, "You have no job with that id.")
             return
         if not job.succeeded:
-            await interaction.followup.send(f"That job is {job.state}, with nothing to show yet.")
+            await self._tell(interaction, f"That job is {job.state}, with nothing to show yet.")
             return
+        channel = interaction.channel
+        assert isinstance(channel, discord.abc.Messageable)
         result = await self.bot.watcher.result_message(job, interaction.filesize_limit)
-        await interaction.followup.send(
+        await channel.send(
             result.content,
             file=result.file(),
             view=result.view,
             allowed_mentions=ECHO_MENTIONS,
         )
         await self._app.service.mark_delivered(job.id)
+        await self._tell(interaction, "Posted.")
 
     async def _plan(
         self,
@@ -166,7 +167,7 @@ class JobDesk:
 
     async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
         """A private answer to the person who pressed or typed."""
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(fit(text), ephemeral=True)
 
     async def _start(
         self,
@@ -186,7 +187,7 @@ class JobDesk:
                 parent=parent,
             )
         except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
+            await self._tell(interaction, str(error))
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
@@ -209,9 +210,7 @@ class JobDesk:
             )
         )
         summary = "Started." if len(jobs) == 1 else f"Started {len(jobs)} jobs."
-        await interaction.followup.send(
-            "\n".join([summary, *(f"⚠️ {note}" for note in notes)]), ephemeral=True
-        )
+        await self._tell(interaction, "\n".join([summary, *(f"⚠️ {note}" for note in notes)]))
 
 
 def _source(job: JobRecord, index: int) -> SourceImage | None:

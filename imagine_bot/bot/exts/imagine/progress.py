@@ -27,6 +27,7 @@ from imagine_bot.bot.delivery import (
     stored_upload,
     with_retries,
 )
+from imagine_bot.bot.errors import fit
 from imagine_bot.bot.exts.imagine.buttons import grid_view, single_view
 from imagine_bot.engine.jobs.records import (
     JobEvent,
@@ -83,13 +84,34 @@ class JobWatcher:
             self._unclaimed.popitem(last=False)
 
     async def resume(self) -> None:
-        """After a restart: follow again every job whose message does not show its end yet."""
+        """After a restart: follow again every job whose message does not show its end yet,
+        and post one for a job accepted just before the process died, before its message."""
         snapshot = await self.bot.app.service.queue_snapshot()
         pending = [*snapshot.running, *snapshot.waiting]
         for job in [*pending, *await self.bot.app.service.pending_deliveries()]:
-            if job.channel_id is not None and job.message_id is not None:
-                channel = self.bot.get_partial_messageable(job.channel_id)
+            if job.channel_id is None:
+                continue
+            channel = self.bot.get_partial_messageable(job.channel_id)
+            if job.message_id is not None:
                 self.follow(job, channel.get_partial_message(job.message_id))
+                continue
+            try:
+                message = await self._post_late(job, channel)
+            except discord.HTTPException:
+                log.exception("could not post job %s to channel %s", job.id, job.channel_id)
+                continue
+            self.follow(job, message)
+
+    async def _post_late(self, job: JobRecord, channel: discord.PartialMessageable) -> JobMessage:
+        """A new message for ``job``, mentioning its owner: they never saw it start."""
+        line = messages.job_line(job.spec, self._flags, job.owner_id, messages.waiting(None))
+        owner = discord.AllowedMentions(users=[discord.Object(job.owner_id)])
+        message = await with_retries(
+            lambda: channel.send(line, allowed_mentions=owner),
+            retries=self.bot.app.settings.discord.delivery_retries,
+        )
+        await self.bot.app.service.set_message(job.id, message.channel.id, message.id)
+        return message
 
     def follow(self, job: JobRecord, message: JobMessage) -> None:
         """Keep ``message`` showing ``job`` until the job's result is posted."""
@@ -178,10 +200,9 @@ class JobWatcher:
         else:
             content = messages.single_line(job.spec, self._flags, job.owner_id, 1)
             view = single_view(job.id, 1, job.spec, self.bot.app.planner.actions)
-        for note in (upload.note, content_note(job)):
-            if note:
-                content += f"\n-# {note}"
-        return ResultMessage(content, upload, view, spoilered(job))
+        notes = [*(f"⚠️ {warning}" for warning in job.warnings), upload.note, content_note(job)]
+        content += "".join(f"\n-# {note}" for note in notes if note)
+        return ResultMessage(fit(content), upload, view, spoilered(job))
 
     @property
     def _flags(self) -> Any:

@@ -9,9 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from imagine_bot.bot.errors import fit
 from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
 from imagine_bot.plugins.builtin.grammar import parse_flags
+from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, check_text
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -99,13 +101,14 @@ class Preferences(commands.Cog):
         await interaction.response.defer(ephemeral=True)
         try:
             if flags:
+                check_text(flags, "The suffix", MAX_FLAGS_LENGTH)
                 parse_flags(flags, self.bot.app.planner.flags)
         except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
+            await interaction.followup.send(fit(str(error)), ephemeral=True)
             return
         await self.bot.app.service.set_preference(interaction.user.id, "suffix", flags or None)
         await interaction.followup.send(
-            f"Suffix {'set to ' + flags if flags else 'cleared'}.", ephemeral=True
+            fit(f"Suffix {'set to ' + flags if flags else 'cleared'}."), ephemeral=True
         )
 
     @option.command(name="set", description="Make --name stand for some flags")
@@ -123,12 +126,13 @@ class Preferences(commands.Cog):
                 for spelling in (flag.name, *flag.aliases)
             }:
                 raise UserError(f"--{name} is already a flag; choose another name.")
+            check_text(flags, "An option", MAX_FLAGS_LENGTH)
             parse_flags(flags, self.bot.app.planner.flags)
         except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
+            await interaction.followup.send(fit(str(error)), ephemeral=True)
             return
         await self.bot.app.service.set_macro(interaction.user.id, name, flags)
-        await interaction.followup.send(f"--{name} now means `{flags}`.", ephemeral=True)
+        await interaction.followup.send(fit(f"--{name} now means `{flags}`."), ephemeral=True)
 
     @option.command(name="list", description="Your flag shortcuts")
     async def option_list(self, interaction: discord.Interaction[Any]) -> None:
@@ -136,7 +140,7 @@ class Preferences(commands.Cog):
         macros = await self.bot.app.service.macros(interaction.user.id)
         lines = [f"--{name}: `{flags}`" for name, flags in sorted(macros.items())]
         await interaction.followup.send(
-            "\n".join(lines) or "You have no options yet.", ephemeral=True
+            fit("\n".join(lines) or "You have no options yet."), ephemeral=True
         )
 
     @option.command(name="unset", description="Forget a flag shortcut")
@@ -146,5 +150,5 @@ class Preferences(commands.Cog):
             interaction.user.id, name.lower().removeprefix("--")
         )
         await interaction.followup.send(
-            f"--{name.removeprefix('--')} is forgotten.", ephemeral=True
+            fit(f"--{name.removeprefix('--')} is forgotten."), ephemeral=True
         )
