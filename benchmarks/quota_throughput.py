@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.support (and spawned writers inherit it)
 NAME = "quota_throughput"
 MEMBERS_PER_WRITER = 10
 COLUMNS = ("writers", "jobs", "seconds", "jobs/s", "p50 ms", "p99 ms", "max ms", "x 1 writer")
@@ -151,6 +153,7 @@ def writer(path: Path, index: int, jobs: int, ready: Any, results: Any, store: A
     from imagine_bot.engine.images.store import StoredImage
     from imagine_bot.engine.jobs.records import Requester
     from imagine_bot.engine.spec import GenerationSpec, PromptPart
+    from tests.support.jobkit import start_job
 
     store = store or open_store(path)
     image = StoredImage("0" * 64, path.parent / "0.png", 1, 1, 1)
@@ -175,7 +178,7 @@ def writer(path: Path, index: int, jobs: int, ready: Any, results: Any, store: A
         )
         began = time.monotonic()
         (job,), _ = store.submit(member, [spec])
-        store.start(job.id)
+        start_job(store, job.id)
         store.finish_success(job.id, 3.0 + number % 7 / 10, [image] * 4, image)
         latencies.append(time.monotonic() - began)
     results.put({"started": started, "ended": time.monotonic(), "latencies": latencies})

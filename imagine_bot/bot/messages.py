@@ -5,8 +5,10 @@ from __future__ import annotations
 import discord
 
 from imagine_bot.bot.errors import fit
+from imagine_bot.engine.errors import LaneNotInPlan, UserError
 from imagine_bot.engine.jobs.records import QuotaStatus
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import GenerationSpec, Lane
+from imagine_bot.engine.times import duration
 from imagine_bot.plugins.flags import FlagRegistry
 
 MAX_PROMPT_ECHO = 1500
@@ -69,19 +71,26 @@ def describe_quota(status: QuotaStatus) -> str:
     if not status.enabled:
         return "Quotas are off on this server: every job runs in the lane it asks for."
     left = max(status.left, 0.0)
-    lane = {"fast": "fast", "relax": "relax (fast time used up)", None: "none until the reset"}
+    lane = {
+        Lane.FAST: "fast",
+        Lane.RELAX: "relax (fast time used up)",
+        None: "none until the reset",
+    }
     return (
         f"Tier: {status.tier} ({status.period})\n"
-        f"Fast GPU time left: {_duration(left)} of {_duration(status.budget + status.granted)}"
-        f" (used {_duration(status.used)}, held for queued jobs {_duration(status.held)})\n"
+        f"Fast GPU time left: {duration(left)} of {duration(status.budget + status.granted)}"
+        f" (used {duration(status.used)}, held for queued jobs {duration(status.held)})\n"
         f"New jobs run in: {lane.get(status.lane, status.lane)}\n"
         f"Resets {discord.utils.format_dt(status.next_reset, 'R')}"
     )
 
 
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+def user_error(error: UserError) -> str:
+    """What the member reads for ``error``: the engine's plain sentence, or the same facts
+    worded with the flag that helps."""
+    if isinstance(error, LaneNotInPlan) and error.lane == Lane.RELAX:
+        return f"Relax mode is not part of your plan ({error.tier}); use --fast instead."
+    return str(error)
 
 
 def _text(spec: GenerationSpec) -> str:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from imagine_bot.config import Settings
+from imagine_bot.engine.spec import Lane
 
 STYLIZE_LEVELS = {"low": 50, "med": 100, "high": 250, "very_high": 750}
-LANES = ("fast", "relax", "turbo")
 
 
 def preference_flags(preferences: Mapping[str, Any], settings: Settings) -> list[str]:
@@ -21,7 +21,7 @@ def preference_flags(preferences: Mapping[str, Any], settings: Settings) -> list
         chosen.append(f"--niji {preset.niji[0]}")
     if preferences.get("stylize") in STYLIZE_LEVELS:
         chosen.append(f"--stylize {STYLIZE_LEVELS[preferences['stylize']]}")
-    if preferences.get("lane") in LANES:
+    if preferences.get("lane") in set(Lane):
         chosen.append(f"--{preferences['lane']}")
     if preferences.get("raw"):
         chosen.append("--raw")

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from imagine_bot.config import Settings
 
 if TYPE_CHECKING:
+    from imagine_bot.engine.jobs.ledger import Ledger
     from imagine_bot.engine.jobs.records import QuotaStatus
     from imagine_bot.engine.jobs.storage import Database
-    from imagine_bot.engine.jobs.store import JobStore
 
 EXIT_USAGE = 2
 
@@ -78,11 +78,10 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _store(settings: Settings) -> JobStore | None:
-    from imagine_bot.engine.images.store import ImageStore
+def _ledger(settings: Settings) -> Ledger | None:
+    from imagine_bot.engine.jobs.ledger import Ledger
     from imagine_bot.engine.jobs.storage import LATEST_VERSION
     from imagine_bot.engine.jobs.storage.migrations import current_version
-    from imagine_bot.engine.jobs.store import JobStore
 
     database = open_database(settings)
     version = current_version(database)
@@ -93,30 +92,30 @@ def _store(settings: Settings) -> JobStore | None:
             file=sys.stderr,
         )
         return None
-    return JobStore(settings, database, ImageStore(settings.paths.data_dir / "images"))
+    return Ledger(settings.quota, database)
 
 
 def _quota_show(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
-    if store is None:
+    ledger = _ledger(settings)
+    if ledger is None:
         return EXIT_USAGE
-    print(describe_quota(store.quota_status(args.user_id)))
+    print(describe_quota(ledger.quota_status(args.user_id)))
     return 0
 
 
 def _quota_grant(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
-    if store is None:
+    ledger = _ledger(settings)
+    if ledger is None:
         return EXIT_USAGE
-    print(describe_quota(store.grant(args.user_id, args.seconds, note=args.note)))
+    print(describe_quota(ledger.grant(args.user_id, args.seconds, note=args.note)))
     return 0
 
 
 def _quota_reset(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
-    if store is None:
+    ledger = _ledger(settings)
+    if ledger is None:
         return EXIT_USAGE
-    print(describe_quota(store.reset(args.user_id, note=args.note)))
+    print(describe_quota(ledger.reset(args.user_id, note=args.note)))
     return 0
 
 

@@ -17,7 +17,8 @@ from imagine_bot.config.web import WebSettings
 SchedulerName = Literal[
     "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
 ]
-SCHEDULERS: tuple[str, ...] = get_args(SchedulerName)
+"""The sampling schedulers a preset or job may name; ``default`` keeps the model's own."""
+SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
 DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 
@@ -220,15 +221,28 @@ class PluginSettings(_Section):
 
 
 class DatabaseSettings(_Section):
-    """Where jobs, quotas and preferences are kept."""
+    """Where jobs, quotas and preferences are kept: one SQLite file."""
 
     url: str = ""
-    """Any SQLAlchemy URL; empty means the SQLite file ``<data_dir>/imagine.db``."""
+    """A ``sqlite:///`` URL or the database file's path; empty means ``<data_dir>/imagine.db``."""
     busy_timeout: float = Field(30.0, gt=0, le=3600)
-    """Seconds a writer waits for another writer's lock before giving up (SQLite)."""
+    """Seconds a writer waits for another writer's lock before giving up."""
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        scheme = value.partition("://")[0] if "://" in value else "sqlite"
+        if scheme.split("+")[0].lower() != "sqlite":
+            raise ValueError(
+                f"imagine-bot keeps its data in SQLite, not {scheme}: give a sqlite:/// URL or "
+                "the path of the database file (empty: <data_dir>/imagine.db)"
+            )
+        return value
 
     def resolved_url(self, data_dir: Path) -> str:
-        return self.url or f"sqlite:///{data_dir / 'imagine.db'}"
+        if "://" in self.url:
+            return self.url
+        return f"sqlite:///{Path(self.url).expanduser() if self.url else data_dir / 'imagine.db'}"
 
 
 class QueueSettings(_Section):

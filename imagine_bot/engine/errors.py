@@ -1,8 +1,14 @@
-"""Errors meant for the person who typed the prompt."""
+"""Errors meant for the person who typed the prompt.
+
+Each carries the facts as fields and a plain sentence as its ``str()`` (what the command line
+prints); the bot may word them its own way (flags, Discord timestamps): ``bot.messages``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from imagine_bot.engine.times import duration, utc_stamp
 
 
 class UserError(Exception):
@@ -40,6 +46,39 @@ class ModelUnavailable(UserError):
 class QueueFull(UserError):
     """A queue cap refused the job: the member's own (running + waiting) or the whole queue's."""
 
+    def __init__(
+        self, *, asked: int, pending: int, limit: int, whole_queue: bool = False, running: int = 0
+    ) -> None:
+        self.asked = asked
+        """How many jobs the refused prompt makes."""
+        self.pending = pending
+        """The member's jobs queued or running; with ``whole_queue``, every job waiting."""
+        self.limit = limit
+        """The cap that was hit (the member's running + waiting cap, or the queue's)."""
+        self.whole_queue = whole_queue
+        self.running = running
+        """Of the member's ``limit``, how many may run at once."""
+        super().__init__(self._sentence())
+
+    def _sentence(self) -> str:
+        if self.whole_queue:
+            return (
+                f"The queue is full ({self.pending} jobs waiting for the GPU). "
+                "Please try again in a few minutes."
+            )
+        split = f"({self.running} running and {self.limit - self.running} waiting)"
+        room = max(0, self.limit - self.pending)
+        if room and self.asked > 1:
+            return (
+                f"This prompt makes {self.asked} jobs, but you have room for {room} more: at "
+                f"most {self.limit} of your jobs can be queued or running {split}. Try fewer, "
+                "or wait for some to finish."
+            )
+        return (
+            f"You already have {self.pending} jobs queued or running, the most allowed "
+            f"{split}. Wait for one to finish, or cancel one."
+        )
+
 
 class QuotaExceeded(UserError):
     """The member's GPU time for this period is used up (or their tier lacks the lane)."""
@@ -48,6 +87,46 @@ class QuotaExceeded(UserError):
         super().__init__(message)
         self.resets_at = resets_at
         """When the budget refills (aware UTC), if waiting helps."""
+
+
+class LaneNotInPlan(QuotaExceeded):
+    """The member's tier does not include the lane the job asks for (relax)."""
+
+    def __init__(self, *, lane: str, tier: str) -> None:
+        super().__init__(f"{lane.title()} mode is not part of your plan ({tier}).")
+        self.lane = lane
+        self.tier = tier
+
+
+class OutOfTime(QuotaExceeded):
+    """The job costs more GPU time than the member has left, and relax cannot take it."""
+
+    def __init__(
+        self,
+        *,
+        lane: str,
+        multiplier: float,
+        needed: float,
+        left: float,
+        budget: float,
+        period: str,
+        resets_at: datetime,
+    ) -> None:
+        self.lane = lane
+        self.multiplier = multiplier
+        """What one GPU-second in ``lane`` costs (turbo 2x by default)."""
+        self.needed = needed
+        """GPU-seconds the job would reserve, the lane's price included."""
+        self.left = left
+        self.budget = budget
+        self.period = period
+        price = f" ({lane} time counts {multiplier:g}x)" if multiplier != 1 else ""
+        super().__init__(
+            f"Not enough GPU time left: this job needs about {duration(needed)}{price}, and "
+            f"you have {duration(max(0.0, left))} of your {period} {duration(budget)}. Your "
+            f"time resets at {utc_stamp(resets_at)}.",
+            resets_at=resets_at,
+        )
 
 
 class ContentBlocked(UserError):

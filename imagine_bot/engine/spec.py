@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, Literal
 
 from PIL import Image
@@ -10,10 +11,39 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
 from imagine_bot.config.safety import ContentPolicy
+from imagine_bot.config.settings import SchedulerName
 
 GRID_SIZE = 4
 SEED_LIMIT = 2**32
 """Seeds are 0..SEED_LIMIT-1, as Midjourney's --seed."""
+
+
+class Lane(StrEnum):
+    """Queue lanes, highest priority first: a relax job starts only when no turbo or fast job
+    waits. Turbo counts double against the quota, relax is free (``quota.*_multiplier``)."""
+
+    TURBO = "turbo"
+    FAST = "fast"
+    RELAX = "relax"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    """Accepted and waiting for the GPU (the row exists before the member hears "queued")."""
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    """Images stored and GPU time charged; not yet posted."""
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DELIVERED = "delivered"
+    """Succeeded, and the bot posted the result."""
+    UNDELIVERED = "undelivered"
+    """Succeeded, but posting the result failed (``error`` says why)."""
+
+
+PENDING_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
+SUCCESS_STATES = frozenset({JobState.SUCCEEDED, JobState.DELIVERED, JobState.UNDELIVERED})
+"""The job made its images (and its GPU time was measured), posted or not."""
 
 FlagValue = bool | int | float | str | tuple[str, ...] | tuple["WeightedRef", ...]
 
@@ -119,9 +149,9 @@ class DraftSpec(BaseModel):
     height: int | None = None
     steps: int | None = None
     guidance: float | None = None
-    scheduler: str | None = None
+    scheduler: SchedulerName | None = None
     seed: int | None = None
-    lane: str | None = None
+    lane: Lane | None = None
     attachments: tuple[ReferenceImage, ...] = ()
     """Images given with the command rather than in its text (an attachment, ``--image``)."""
     references: list[ReferenceImage] = Field(default_factory=list)
@@ -140,7 +170,6 @@ class DraftSpec(BaseModel):
     strength: float | None = None
     placement: Placement | None = None
     upscale: int | None = None
-    extras: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
 
     def flag(self, name: str) -> Any:
@@ -175,35 +204,9 @@ class DraftSpec(BaseModel):
                 "seeds": tuple((seed + k) % SEED_LIMIT for k in range(self.count or GRID_SIZE)),
                 "references": tuple(self.references),
                 "reference_scales": self.reference_scales,
-                "extras": self.extras,
                 "warnings": (*self.warnings, *ignored),
             }
         )
-
-
-_RESOLVED_FIELDS = (
-    "positive",
-    "negative",
-    "model",
-    "width",
-    "height",
-    "steps",
-    "guidance",
-    "scheduler",
-    "seed",
-    "lane",
-)
-_OPTIONAL_FIELDS = (
-    "blend",
-    "chaos",
-    "stop",
-    "tile",
-    "action",
-    "source",
-    "strength",
-    "placement",
-    "upscale",
-)
 
 
 GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale"]
@@ -225,9 +228,9 @@ class GenerationSpec(_Frozen):
     height: int
     steps: int
     guidance: float
-    scheduler: str
+    scheduler: SchedulerName
     seeds: tuple[int, ...] = Field(min_length=1)
-    lane: str
+    lane: Lane
     blend: tuple[PromptPart, ...] = ()
     """``::`` multi-prompts: texts whose embeddings are blended by weight (see ``conditioning``).
     Empty: ``prompt`` is encoded as one text."""
@@ -251,7 +254,6 @@ class GenerationSpec(_Frozen):
     """Outpainting: where ``source`` sits on the ``width`` x ``height`` canvas."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
-    extras: dict[str, Any] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     content_policy: ContentPolicy = "block"
     """What the worker does with images the safety classifier flags; set by the bot from the
@@ -277,6 +279,29 @@ class GenerationSpec(_Frozen):
         if self.placement is not None:
             return "inpaint"
         return "img2img"
+
+
+ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "upscale"})
+"""Spec fields a button action sets itself: what it starts from and how far it may move."""
+_COPIED_FIELDS = tuple(
+    name
+    for name in DraftSpec.model_fields
+    if name in GenerationSpec.model_fields
+    and name not in {"prompt", "references", "reference_scales", "warnings"}  # built by freeze
+)
+"""The draft fields ``freeze`` copies into the spec under the same name."""
+_RESOLVED_FIELDS = (
+    "positive",
+    "negative",
+    "seed",
+    *(name for name in _COPIED_FIELDS if GenerationSpec.model_fields[name].is_required()),
+)
+"""What the transform hooks must have set before ``freeze``."""
+_OPTIONAL_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in _RESOLVED_FIELDS)
+"""Left ``None``, these take ``GenerationSpec``'s defaults."""
+INHERITED_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in ACTION_FIELDS)
+"""Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
+and ``negative_prompt``); seeds and the ``ACTION_FIELDS`` are the action's to set."""
 
 
 class GenerationResult:

@@ -14,7 +14,14 @@ from typing import Literal
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.spec import DraftSpec, FlagValue, GenerationSpec, Prompt, SourceImage
+from imagine_bot.engine.spec import (
+    INHERITED_FIELDS,
+    DraftSpec,
+    FlagValue,
+    GenerationSpec,
+    Prompt,
+    SourceImage,
+)
 
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""
@@ -118,23 +125,6 @@ class ActionRegistry:
     def for_message(self, spec: GenerationSpec, scope: ActionScope) -> list[Action]:
         """The actions whose buttons go under a ``scope`` message of a job with ``spec``."""
         return [a for a in self if a.scope == scope and a.applies_to(spec)]
-
-
-INHERITED_FIELDS = (
-    "model",
-    "width",
-    "height",
-    "steps",
-    "guidance",
-    "scheduler",
-    "lane",
-    "blend",
-    "chaos",
-    "stop",
-    "tile",
-)
-"""Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
-and ``negative_prompt``); seeds, source, strength and geometry are the action's to set."""
 
 
 def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:

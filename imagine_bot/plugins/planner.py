@@ -145,7 +145,7 @@ class JobPlanner:
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
         the image store).
 
-        Enters the flow at the transform stage (DESIGN.md, step 8): the action pre-sets its
+        Enters the flow at the transform stage (docs/design.md, step 8): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
         fill the rest, and the spec is frozen and validated like any other.
         """

@@ -1,6 +1,6 @@
 """The GPU half of a job's stages: generate and post-process, on the one worker thread.
 
-See DESIGN.md, "Data flow of one job"; ``JobPlanner`` runs the event-loop half.
+See docs/design.md, "Data flow of one job"; ``JobPlanner`` runs the event-loop half.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
 from imagine_bot.bot.web import gallery
-from imagine_bot.engine.jobs.records import JobState
+from imagine_bot.engine.spec import JobState
 from tests.bot.conftest import SIMCORD, World
 
 pytestmark = SIMCORD

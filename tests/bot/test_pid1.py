@@ -77,19 +77,21 @@ def test_sigterm_to_pid_1_requeues_the_running_job_and_exits(
         log.flush()
         return (tmp_path / "bot.log").read_text(errors="replace")[-6000:]
 
-    def alive() -> None:
+    def alive() -> bool:
+        """For wait loops: fail at once, with the bot's output, if the bot has exited."""
         if outer.poll() is not None:
             raise AssertionError(f"imagine-bot exited with {outer.returncode}:\n{output()}")
+        return True
 
     try:
         fake.wait_until(
-            lambda: alive() or any(s.ready for s in fake.sessions.values()),
+            lambda: alive() and any(s.ready for s in fake.sessions.values()),
             timeout=START_SECONDS,
             what="the bot to connect",
         )
         fake.send_command("imagine", {"prompt": "a lighthouse at dusk"})
         fake.wait_until(
-            lambda: alive() or any("(0%)" in m["content"] for m in fake.channel_messages()),
+            lambda: alive() and any("(0%)" in m["content"] for m in fake.channel_messages()),
             timeout=START_SECONDS,
             what="the job to start",
         )

@@ -12,7 +12,8 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.bot.content import ALLOWED_NOTE, SPOILER_NOTE
 from imagine_bot.config import Settings, load_settings
-from imagine_bot.engine.jobs.records import JobRecord, JobState, Requester
+from imagine_bot.engine.jobs.records import JobRecord, Requester
+from imagine_bot.engine.spec import JobState
 from imagine_bot.plugins.builtin.safety import REFUSAL
 from tests.bot.conftest import SIMCORD, World, button_ids
 from tests.support.tiny_classifier import build_tiny_classifier

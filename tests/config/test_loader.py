@@ -75,6 +75,15 @@ def test_environment_overrides_win_and_parse_as_toml(tmp_path: Path) -> None:
             "imagine.toml: discord.token: secrets are read only from the environment",
         ),
         ("[models.tiny\n", "imagine.toml: not valid TOML"),
+        (
+            "[database]\nurl = 'postgresql+psycopg://bot@db/imagine'\n",
+            "imagine.toml: database.url: Value error, imagine-bot keeps its data in SQLite, "
+            "not postgresql+psycopg",
+        ),
+        (
+            "[quota]\ndefault_tier = 'gold'\n",
+            "imagine.toml: quota.default_tier: 'gold' is not a [quota.tiers.*] tier (everyone)",
+        ),
     ],
 )
 def test_invalid_settings_name_the_key_and_the_file(
@@ -94,3 +103,12 @@ def test_invalid_environment_values_name_the_variable() -> None:
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="settings file not found"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_the_database_is_a_sqlite_url_or_a_file_path(tmp_path: Path) -> None:
+    from imagine_bot.config.settings import DatabaseSettings
+
+    file = tmp_path / "jobs.db"
+    assert DatabaseSettings().resolved_url(tmp_path) == f"sqlite:///{tmp_path / 'imagine.db'}"
+    assert DatabaseSettings(url=str(file)).resolved_url(tmp_path) == f"sqlite:///{file}"
+    assert DatabaseSettings(url=f"sqlite:///{file}").resolved_url(tmp_path) == f"sqlite:///{file}"

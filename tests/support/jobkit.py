@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,13 +16,20 @@ from PIL import Image
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.jobs.records import JobRecord
+from imagine_bot.engine.jobs.scheduler import FairScheduler, QueueEntry
 from imagine_bot.engine.jobs.storage import Database, upgrade
 from imagine_bot.engine.jobs.store import JobStore
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, PromptPart
+from imagine_bot.engine.spec import GenerationResult, GenerationSpec, Lane, PromptPart
 
 
 def make_spec(
-    seed: int = 1, *, lane: str = "fast", steps: int = 2, size: int = 64, model: str = "tiny"
+    seed: int = 1,
+    *,
+    lane: Lane | str = Lane.FAST,
+    steps: int = 2,
+    size: int = 64,
+    model: str = "tiny",
 ) -> GenerationSpec:
     return GenerationSpec(
         prompt=f"test {seed}",
@@ -35,7 +42,7 @@ def make_spec(
         guidance=5.0,
         scheduler="euler_a",
         seeds=(seed, seed + 1, seed + 2, seed + 3),
-        lane=lane,
+        lane=Lane(lane),
     )
 
 
@@ -88,6 +95,27 @@ def open_store(settings: Settings, path: Path, clock: Clock | None = None) -> Jo
     database = Database(f"sqlite:///{path / 'jobs.db'}", busy_timeout=30)
     upgrade(database)
     return JobStore(settings, database, ImageStore(path / "images"), clock or Clock())
+
+
+class _Only(FairScheduler):
+    """Picks one given job, whatever would be fair."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(max_running_per_user=1_000_000)
+        self.job_id = job_id
+
+    def choose(
+        self, waiting: Iterable[QueueEntry], running: Mapping[int, int]
+    ) -> QueueEntry | None:
+        return next((entry for entry in waiting if entry.job_id == self.job_id), None)
+
+
+def start_job(store: JobStore, job_id: str) -> JobRecord:
+    """Move this queued job to running (tests and benchmarks that run jobs by hand)."""
+    record = store.start_next(_Only(job_id))
+    if record is None:
+        raise ValueError(f"job {job_id} is not queued")
+    return record
 
 
 def fake_images(spec: GenerationSpec) -> list[Image.Image]:

@@ -21,7 +21,8 @@ from PIL import Image
 from imagine_bot.bot.messages import typed_prompt
 from imagine_bot.bot.web.links import BadLink, Link
 from imagine_bot.bot.web.server import SERVER, STATIC_PREFIX
-from imagine_bot.engine.jobs.records import JobRecord, JobState
+from imagine_bot.engine.jobs.records import JobRecord
+from imagine_bot.engine.spec import JobState
 
 PAGE = "gallery"
 PER_PAGE = 24

@@ -13,13 +13,8 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from imagine_bot.engine.health import WorkerHealth
-from imagine_bot.engine.jobs.records import (
-    FailedEvent,
-    JobEvent,
-    JobState,
-    StartedEvent,
-    SucceededEvent,
-)
+from imagine_bot.engine.jobs.records import FailedEvent, JobEvent, StartedEvent, SucceededEvent
+from imagine_bot.engine.spec import JobState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JOB_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)

@@ -25,6 +25,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from imagine_bot.engine.gpu.safety import ContentClassifier
     from imagine_bot.engine.gpu.upscale import Upscaler
 
-SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    # every name of config.settings.SCHEDULERS but "default", the pipeline's own
     "euler": (EulerDiscreteScheduler, {}),
     "euler_a": (EulerAncestralDiscreteScheduler, {}),
     "ddim": (DDIMScheduler, {}),
@@ -176,7 +178,7 @@ class ModelRegistry:
         """Whether preset ``name``'s pipeline is resident (readable from any thread)."""
         return name in self._pipelines
 
-    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: str) -> SchedulerMixin:
+    def fresh_scheduler(self, pipeline: DiffusionPipeline, name: SchedulerName) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.
 
         Schedulers keep per-run state (step index, sigmas), so jobs never share one.

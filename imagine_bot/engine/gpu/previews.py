@@ -3,7 +3,7 @@
 Each latent channel of a Stable Diffusion VAE maps roughly linearly to colour, so a 4x3 matrix
 (and a bias) turns latents of shape (N, 4, H/8, W/8) into an (H/8)x(W/8) RGB picture of each
 image. The factors are the ones ComfyUI fitted for its previews, per model family, applied to
-latents in the pipeline's (scaled) space. Costs are measured in ``benchmarks/preview_cost.py``.
+latents in the pipeline's (scaled) space. Costs are measured in ``benchmarks/preview.py``.
 """
 
 from __future__ import annotations

@@ -1,108 +1,230 @@
-"""GPU-time quotas: tiers, periods, lane prices, cost estimates and ledger balances.
+"""The GPU-time ledger: what a job reserves, is charged and gets back, what admins grant or
+reset, and the balance summed from it.
 
-Everything is measured in GPU-seconds on the worker and kept in the ledger as integer
-milliseconds. Nothing here writes: ``JobStore`` adds ledger rows inside its transactions.
+Everything is measured in GPU-seconds on the worker and kept as integer milliseconds. Every row
+is written by ``Ledger._entry``. ``price``, ``reserve``, ``charge`` and ``release`` run inside
+the ``JobStore`` transaction that changes the job, so a job and its ledger rows commit together;
+``quota_status``, ``grant`` and ``reset`` are transactions of their own.
 """
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from imagine_bot.config.settings import WEEKDAYS, QuotaSettings, QuotaTier
-from imagine_bot.engine.jobs.storage.tables import JobRow, LedgerRow
-from imagine_bot.engine.spec import GenerationSpec
-
-LANES = ("turbo", "fast", "relax")
-"""Queue lanes, highest priority first."""
-MEASURED_STATES = ("succeeded", "delivered", "undelivered")
-
-
-def to_ms(seconds: float) -> int:
-    return round(seconds * 1000)
-
-
-def to_seconds(milliseconds: int) -> float:
-    return milliseconds / 1000
-
-
-def tier_of(quota: QuotaSettings, role_ids: Iterable[int]) -> str:
-    """The member's tier: of the tiers whose roles they have, the one with the largest budget."""
-    roles = set(role_ids)
-    matching = [
-        (tier.budget, name) for name, tier in quota.tiers.items() if roles & set(tier.roles)
-    ]
-    return max(matching)[1] if matching else quota.default_tier
-
-
-def known_tier(quota: QuotaSettings, name: str | None) -> str:
-    """``name`` if it is a configured tier, else the default tier (a tier may be removed from
-    the settings while jobs and members still name it)."""
-    return name if name is not None and name in quota.tiers else quota.default_tier
-
-
-def tier_settings(quota: QuotaSettings, name: str | None) -> QuotaTier:
-    return quota.tiers[known_tier(quota, name)]
-
-
-def lane_multiplier(quota: QuotaSettings, lane: str) -> float:
-    return {
-        "turbo": quota.turbo_multiplier,
-        "fast": quota.fast_multiplier,
-        "relax": quota.relax_multiplier,
-    }[lane]
+from imagine_bot.config.settings import QuotaSettings
+from imagine_bot.engine.errors import LaneNotInPlan, OutOfTime
+from imagine_bot.engine.jobs.members import member_row
+from imagine_bot.engine.jobs.periods import (
+    Period,
+    known_tier,
+    lane_multiplier,
+    period_at,
+    tier_of,
+    tier_settings,
+)
+from imagine_bot.engine.jobs.records import QuotaStatus
+from imagine_bot.engine.jobs.storage.database import Database
+from imagine_bot.engine.jobs.storage.tables import JobRow, LedgerRow, UserRow
+from imagine_bot.engine.spec import SUCCESS_STATES, GenerationSpec, Lane
+from imagine_bot.engine.times import Clock, to_ms, to_seconds, utc_now, utc_stamp
 
 
 @dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
-    """The next reset."""
+class Priced:
+    """A spec as it will be queued: in the lane it gets, with the GPU time it reserves."""
+
+    spec: GenerationSpec
+    reserve_ms: int
+    reserve_period: datetime | None
+    """The start of the period the reservation is taken from (None: nothing reserved)."""
+    warnings: list[str] = field(default_factory=list)
 
 
-def period_at(quota: QuotaSettings, tier: QuotaTier, now: datetime) -> Period:
-    """The budget period that contains ``now`` (aware), in UTC."""
-    zone = quota.zone
-    local = now.astimezone(zone)
+class Ledger:
+    """GPU-time accounts of the members, by tier and period (``quota`` settings)."""
 
-    def at(day: datetime) -> datetime:
-        return datetime.combine(day.date(), quota.reset_time, tzinfo=zone)
+    def __init__(self, quota: QuotaSettings, database: Database, clock: Clock = utc_now) -> None:
+        self.quota = quota
+        self.db = database
+        self.clock = clock
 
-    if tier.period == "daily":
-        start = at(local)
-        if start > local:
-            start = at(local - timedelta(days=1))
-        end = at(start + timedelta(days=1))
-    elif tier.period == "weekly":
-        back = (local.weekday() - WEEKDAYS.index(quota.weekly_reset_day)) % 7
-        start = at(local - timedelta(days=back))
-        if start > local:
-            start = at(start - timedelta(days=7))
-        end = at(start + timedelta(days=7))
-    else:
-        start = _month_start(local.year, local.month, quota, zone)
-        if start > local:
-            year, month = _shift_month(local.year, local.month, -1)
-            start = _month_start(year, month, quota, zone)
-        end = _month_start(*_shift_month(start.year, start.month, 1), quota, zone)
-    return Period(start.astimezone(UTC), end.astimezone(UTC))
+    # --- inside a job's transaction ----------------------------------------------------------
 
+    def price(
+        self,
+        session: Session,
+        user_id: int,
+        tier_name: str,
+        specs: Sequence[GenerationSpec],
+        now: datetime,
+    ) -> list[Priced]:
+        """Each spec in the lane it gets and what it reserves: all of them, or an error.
 
-def _month_start(year: int, month: int, quota: QuotaSettings, zone: tzinfo) -> datetime:
-    day = min(quota.monthly_reset_day, calendar.monthrange(year, month)[1])
-    return datetime(year, month, day, tzinfo=zone).replace(
-        hour=quota.reset_time.hour, minute=quota.reset_time.minute, second=quota.reset_time.second
-    )
+        Out of fast time, a tier with relax gets the job in relax (with a warning); otherwise
+        ``OutOfTime``. ``LaneNotInPlan`` when the tier has no relax and the job asks for it.
+        """
+        if not self.quota.enabled:
+            return [Priced(spec, 0, None) for spec in specs]
+        tier = tier_settings(self.quota, tier_name)
+        period = period_at(self.quota, tier, now)
+        left = balance(session, user_id, period.start, tier.budget).left_ms
+        priced = []
+        estimates: dict[tuple[str, int, int, int], float] = {}
+        for spec in specs:
+            lane = spec.lane
+            if lane == Lane.RELAX and not tier.relax:
+                raise LaneNotInPlan(lane=lane, tier=tier_name)
+            key = (spec.model, spec.width, spec.height, spec.steps)
+            if key not in estimates:
+                estimates[key] = estimate_seconds(session, spec, self.quota)
+            estimate = estimates[key]
+            cost = to_ms(estimate * lane_multiplier(self.quota, lane))
+            warnings = []
+            if cost > 0 and cost > left:
+                relax_cost = to_ms(estimate * lane_multiplier(self.quota, Lane.RELAX))
+                if lane == Lane.RELAX or not tier.relax or (relax_cost and relax_cost > left):
+                    raise OutOfTime(
+                        lane=lane,
+                        multiplier=lane_multiplier(self.quota, lane),
+                        needed=to_seconds(cost),
+                        left=to_seconds(left),
+                        budget=tier.budget,
+                        period=tier.period,
+                        resets_at=period.end,
+                    )
+                lane, cost = Lane.RELAX, relax_cost
+                warnings.append(
+                    f"You are out of fast GPU time until {utc_stamp(period.end)}, so this job "
+                    "runs in relax mode: free, but it starts only when no fast job is waiting."
+                )
+            left -= cost
+            in_lane = spec if spec.lane == lane else spec.model_copy(update={"lane": lane})
+            priced.append(Priced(in_lane, cost, period.start if cost else None, warnings))
+        return priced
 
+    def reserve(self, session: Session, job: JobRow, now: datetime) -> None:
+        """Hold the job's expected cost (``job.reserved_ms``, set from ``price``)."""
+        if job.reserved_ms and job.reserve_period is not None:
+            self._entry(
+                session, job.owner_id, "reserve", job.reserved_ms, job.reserve_period, now, job
+            )
 
-def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
-    index = year * 12 + month - 1 + delta
-    return index // 12, index % 12 + 1
+    def release(self, session: Session, job: JobRow, now: datetime) -> None:
+        """Give the job's hold back, in the period it was taken from."""
+        if job.reserved_ms and job.reserve_period is not None:
+            self._entry(
+                session, job.owner_id, "release", -job.reserved_ms, job.reserve_period, now, job
+            )
+
+    def charge(self, session: Session, job: JobRow, gpu_seconds: float, now: datetime) -> int:
+        """Release the job's hold and charge its measured cost (ms, lane price included) to the
+        period it ended in; returns that cost."""
+        cost = 0
+        if self.quota.enabled:
+            cost = to_ms(gpu_seconds * lane_multiplier(self.quota, Lane(job.lane)))
+        self.release(session, job, now)
+        if cost:
+            period = period_at(self.quota, tier_settings(self.quota, job.tier), now)
+            self._entry(session, job.owner_id, "charge", cost, period.start, now, job)
+        return cost
+
+    # --- the members' accounts ---------------------------------------------------------------
+
+    def quota_status(self, user_id: int, role_ids: Iterable[int] | None = None) -> QuotaStatus:
+        """The member's balance; their tier from ``role_ids``, else the one seen last."""
+        with self.db.read() as session:
+            return self._status(session, user_id, role_ids)
+
+    def grant(self, user_id: int, seconds: float, note: str = "") -> QuotaStatus:
+        """Add ``seconds`` of GPU time to this period (negative takes time away)."""
+        with self.db.write() as session:
+            now = self.clock()
+            member_row(session, user_id, now)
+            period = self._period(session, user_id, now)
+            self._entry(session, user_id, "grant", -to_ms(seconds), period.start, now, note=note)
+            session.flush()
+            return self._status(session, user_id, None)
+
+    def reset(self, user_id: int, note: str = "") -> QuotaStatus:
+        """Forgive this period's usage: the balance is the full budget (plus grants) again."""
+        with self.db.write() as session:
+            now = self.clock()
+            member_row(session, user_id, now)
+            period = self._period(session, user_id, now)
+            tier = tier_settings(self.quota, self._tier(session, user_id, None))
+            used = balance(session, user_id, period.start, tier.budget).used_ms
+            if used:
+                self._entry(session, user_id, "reset", -used, period.start, now, note=note)
+                session.flush()
+            return self._status(session, user_id, None)
+
+    def _entry(
+        self,
+        session: Session,
+        user_id: int,
+        kind: str,
+        amount_ms: int,
+        period_start: datetime,
+        now: datetime,
+        job: JobRow | None = None,
+        *,
+        note: str = "",
+    ) -> None:
+        session.add(
+            LedgerRow(
+                user_id=user_id,
+                job_id=job.id if job is not None else None,
+                kind=kind,
+                amount_ms=amount_ms,
+                period_start=period_start,
+                created_at=now,
+                note=note,
+            )
+        )
+
+    def _tier(self, session: Session, user_id: int, role_ids: Iterable[int] | None) -> str:
+        if role_ids is not None:
+            return tier_of(self.quota, role_ids)
+        user = session.get(UserRow, user_id)
+        return known_tier(self.quota, user.tier if user else None)
+
+    def _period(self, session: Session, user_id: int, now: datetime) -> Period:
+        """The current period of the member's last seen tier."""
+        tier = tier_settings(self.quota, self._tier(session, user_id, None))
+        return period_at(self.quota, tier, now)
+
+    def _status(
+        self, session: Session, user_id: int, role_ids: Iterable[int] | None
+    ) -> QuotaStatus:
+        name = self._tier(session, user_id, role_ids)
+        tier = tier_settings(self.quota, name)
+        period = period_at(self.quota, tier, self.clock())
+        sums = balance(session, user_id, period.start, tier.budget)
+        lane: Lane | None
+        if not self.quota.enabled or sums.left_ms > 0:
+            lane = Lane.FAST
+        else:
+            lane = Lane.RELAX if tier.relax else None
+        return QuotaStatus(
+            user_id=user_id,
+            tier=name,
+            enabled=self.quota.enabled,
+            period=tier.period,
+            period_start=period.start,
+            next_reset=period.end,
+            budget=tier.budget,
+            used=to_seconds(sums.used_ms),
+            granted=to_seconds(sums.granted_ms),
+            held=to_seconds(sums.held_ms),
+            left=to_seconds(sums.left_ms),
+            relax_allowed=tier.relax,
+            lane=lane,
+        )
 
 
 @dataclass(frozen=True)
@@ -146,7 +268,10 @@ def balance(session: Session, user_id: int, period_start: datetime, budget: floa
 def estimate_seconds(session: Session, spec: GenerationSpec, quota: QuotaSettings) -> float:
     """Expected GPU-seconds of ``spec``: the mean of recent jobs with the same model, size and
     steps; else recent jobs of the model scaled by pixels x steps; else the configured default."""
-    measured = col(JobRow.gpu_seconds).is_not(None), col(JobRow.state).in_(MEASURED_STATES)
+    measured = (
+        col(JobRow.gpu_seconds).is_not(None),
+        col(JobRow.state).in_([str(state) for state in SUCCESS_STATES]),
+    )
     same = session.exec(
         select(JobRow.gpu_seconds)
         .where(

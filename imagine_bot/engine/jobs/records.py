@@ -6,30 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 from PIL import Image
 
-from imagine_bot.engine.spec import GenerationSpec
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    """Accepted and waiting for the GPU (the row exists before the member hears "queued")."""
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    """Images stored and GPU time charged; not yet posted."""
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    DELIVERED = "delivered"
-    """Succeeded, and the bot posted the result."""
-    UNDELIVERED = "undelivered"
-    """Succeeded, but posting the result failed (``error`` says why)."""
-
-
-PENDING_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
-SUCCESS_STATES = frozenset({JobState.SUCCEEDED, JobState.DELIVERED, JobState.UNDELIVERED})
+from imagine_bot.engine.spec import PENDING_STATES, SUCCESS_STATES, GenerationSpec, JobState, Lane
 
 
 @dataclass(frozen=True, init=False)
@@ -44,8 +25,14 @@ class Requester:
         object.__setattr__(self, "role_ids", frozenset(int(role) for role in role_ids))
 
 
-Parent = tuple[str, str, int]
-"""(parent job id, action name, image index 1-4 or 0 for a whole-grid action such as reroll)."""
+@dataclass(frozen=True)
+class Parent:
+    """The button press a child job comes from."""
+
+    job_id: str
+    action: str
+    index: int
+    """The image the button is for, 1-4, or 0 for a whole-grid action such as reroll."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +43,8 @@ class JobRecord:
     """uuid4 hex; what button custom ids carry."""
     owner_id: int
     state: JobState
-    lane: str
-    """turbo, fast or relax: where the job actually runs (relax after a quota fallback)."""
+    lane: Lane
+    """Where the job actually runs (relax after a quota fallback)."""
     spec: GenerationSpec
     tier: str | None
     parent_id: str | None
@@ -124,7 +111,7 @@ class QuotaStatus:
     left: float
     """budget + granted - used - held; may dip below 0 when a job costs more than expected."""
     relax_allowed: bool
-    lane: str | None
+    lane: Lane | None
     """Where a new fast job would go: "fast", "relax" (out of fast time) or None (refused)."""
 
 

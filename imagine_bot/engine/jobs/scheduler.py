@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from imagine_bot.engine.jobs.ledger import LANES
+from imagine_bot.engine.spec import Lane
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,12 @@ class FairScheduler:
         by_lane: dict[str, dict[int, deque[QueueEntry]]] = defaultdict(lambda: defaultdict(deque))
         for entry in sorted(waiting, key=lambda entry: entry.seq):
             by_lane[entry.lane][entry.owner_id].append(entry)
-        unknown = sorted(set(by_lane) - set(LANES))
+        unknown = sorted(set(by_lane) - set(Lane))
         with self._lock:
             last_served = dict(self._last_served)
             turn = itertools.count(self._turn + 1)
         ordered: list[QueueEntry] = []
-        for lane in (*LANES, *unknown):
+        for lane in (*Lane, *unknown):
             queues = by_lane.get(lane, {})
             heap = [
                 (last_served.get(owner, -1), jobs[0].seq, owner) for owner, jobs in queues.items()

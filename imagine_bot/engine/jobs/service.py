@@ -33,12 +33,13 @@ from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
+from imagine_bot.engine.jobs import listings
+from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.records import (
     CancelledEvent,
     FailedEvent,
     JobEvent,
     JobRecord,
-    JobState,
     Parent,
     ProgressEvent,
     QueuedEvent,
@@ -50,8 +51,9 @@ from imagine_bot.engine.jobs.records import (
 )
 from imagine_bot.engine.jobs.scheduler import FairScheduler
 from imagine_bot.engine.jobs.storage import Database, upgrade
-from imagine_bot.engine.jobs.store import Clock, JobStore, utc_now
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.jobs.store import JobStore
+from imagine_bot.engine.spec import GenerationResult, GenerationSpec, JobState
+from imagine_bot.engine.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class JobService:
         )
         self.images = images
         self.store = JobStore(settings, self.database, images, clock)
+        self.members = Members(self.database, clock)
         self.scheduler = FairScheduler(settings.queue.max_running_per_user)
         self._run = run
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="imagine-db")
@@ -198,13 +201,14 @@ class JobService:
         returned record is an accepted job. Each job then gets a ``QueuedEvent``.
 
         Idempotent: a repeated ``interaction_id`` returns the jobs that interaction already
-        made (whatever ``specs`` says), and ``parent`` = (job id, action, index) returns the
+        made (whatever ``specs`` says), and a ``parent`` (job id, action, index) returns the
         pending child that button press already made; no events are sent again then.
 
-        Raises ``UserError`` with a message for the member: ``QueueFull`` for the per-member
-        and global caps, ``QuotaExceeded`` (with ``resets_at``) when their GPU time is out
-        and their tier has no relax mode. When fast time is out and relax is allowed, the job
-        is accepted in the relax lane with a note in ``record.warnings``.
+        Raises ``UserError`` with the facts and a plain message: ``QueueFull`` for the
+        per-member and global caps, ``QuotaExceeded`` (``OutOfTime`` with ``resets_at``,
+        ``LaneNotInPlan``) when their GPU time is out and their tier has no relax mode. When
+        fast time is out and relax is allowed, the job is accepted in the relax lane with a
+        note in ``record.warnings``.
         """
         async with self._order:
             records, created = await self._db(
@@ -270,15 +274,23 @@ class JobService:
     ) -> list[JobRecord]:
         """Delivered jobs posted in ``channel_ids`` (only ``owner_id``'s, when given), newest
         first, from the ``offset``-th: a page of the gallery."""
-        return await self._db(self.store.delivered_in, list(channel_ids), owner_id, offset, limit)
+        return await self._db(
+            listings.delivered_in,
+            self.database,
+            self.images,
+            list(channel_ids),
+            owner_id,
+            offset,
+            limit,
+        )
 
     async def job_counts(self) -> dict[tuple[str, str], int]:
         """How many jobs are in each (state, lane), for metrics."""
-        return await self._db(self.store.counts)
+        return await self._db(listings.counts, self.database)
 
     async def ping(self) -> None:
         """Raise unless the database answers a query."""
-        await self._db(self.store.counts)
+        await self._db(listings.counts, self.database)
 
     async def pending_deliveries(self) -> list[JobRecord]:
         """Jobs that succeeded but are neither delivered nor undelivered (e.g. the process
@@ -302,35 +314,35 @@ class JobService:
     async def quota_status(self, requester: Requester) -> QuotaStatus:
         """The member's tier (from their roles), GPU time used, held and left, and the next
         reset."""
-        return await self._db(self.store.quota_status, requester.user_id, requester.role_ids)
+        return await self._db(self.store.ledger.quota_status, requester.user_id, requester.role_ids)
 
     async def grant(self, user_id: int, seconds: float) -> QuotaStatus:
         """Admin: add GPU-seconds to the member's current period (negative removes)."""
-        return await self._db(self.store.grant, user_id, seconds)
+        return await self._db(self.store.ledger.grant, user_id, seconds)
 
     async def reset(self, user_id: int) -> QuotaStatus:
         """Admin: forgive the member's usage in the current period."""
-        return await self._db(self.store.reset, user_id)
+        return await self._db(self.store.ledger.reset, user_id)
 
     # --- preferences and macros --------------------------------------------------------------
 
     async def preferences(self, user_id: int) -> dict[str, Any]:
-        return await self._db(self.store.preferences, user_id)
+        return await self._db(self.members.preferences, user_id)
 
     async def set_preference(self, user_id: int, key: str, value: Any) -> dict[str, Any]:
         """Set a JSON-serialisable preference (None removes it); returns all of them."""
-        return await self._db(self.store.set_preference, user_id, key, value)
+        return await self._db(self.members.set_preference, user_id, key, value)
 
     async def macros(self, user_id: int) -> dict[str, str]:
         """The member's macros: name -> the flags it stands for."""
-        return await self._db(self.store.macros, user_id)
+        return await self._db(self.members.macros, user_id)
 
     async def set_macro(self, user_id: int, name: str, flags: str) -> None:
-        await self._db(self.store.set_macro, user_id, name, flags)
+        await self._db(self.members.set_macro, user_id, name, flags)
 
     async def delete_macro(self, user_id: int, name: str) -> bool:
         """Whether the macro existed."""
-        return await self._db(self.store.delete_macro, user_id, name)
+        return await self._db(self.members.delete_macro, user_id, name)
 
     # --- the dispatcher ----------------------------------------------------------------------
 

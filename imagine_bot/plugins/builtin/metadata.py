@@ -1,9 +1,10 @@
 """Generation parameters in the format A1111 and ComfyUI-style readers parse from a PNG."""
 
+from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 from imagine_bot.plugins import hookimpl
 
-SAMPLER_NAMES = {
+SAMPLER_NAMES: dict[SchedulerName, str] = {
     "default": "Default",
     "euler": "Euler",
     "euler_a": "Euler a",
@@ -24,7 +25,7 @@ def parameters_text(spec: GenerationSpec, seed: int) -> str:
     """A1111's ``parameters`` text: prompt, negative prompt line, then ``Key: value`` pairs."""
     settings = {
         "Steps": spec.steps,
-        "Sampler": SAMPLER_NAMES.get(spec.scheduler, spec.scheduler),
+        "Sampler": SAMPLER_NAMES[spec.scheduler],
         "CFG scale": spec.guidance,
         "Seed": seed,
         "Size": f"{spec.width}x{spec.height}",

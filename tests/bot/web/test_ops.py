@@ -8,10 +8,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.exc import OperationalError
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.config import load_settings
-from imagine_bot.engine.jobs.records import FailedEvent, JobState, Requester, SucceededEvent
+from imagine_bot.engine.jobs import listings
+from imagine_bot.engine.jobs.records import FailedEvent, Requester, SucceededEvent
+from imagine_bot.engine.spec import JobState
 from tests.support.jobkit import make_spec, until
 from tests.support.ops_server import ops_server
 
@@ -80,12 +83,10 @@ async def test_healthz_is_503_when_the_database_does_not_answer(
     app, base_url = warm
     await eventually_healthy(app, base_url)
 
-    def locked() -> dict[tuple[str, str], int]:
-        from sqlalchemy.exc import OperationalError
-
+    def locked(database: object) -> dict[tuple[str, str], int]:
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(app.service.store, "counts", locked)
+    monkeypatch.setattr(listings, "counts", locked)
     status, text = await get(f"{base_url}/healthz")
     assert status == 503
     assert text == "the database does not answer (OperationalError)\n"

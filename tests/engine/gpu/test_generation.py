@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from imagine_bot.config import load_settings
+from imagine_bot.config.settings import SCHEDULERS, SchedulerName
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.models import ModelRegistry
@@ -107,7 +108,9 @@ async def test_results_are_written_with_parameters(
 
 
 @pytest.mark.parametrize("scheduler", ["euler", "ddim", "dpmpp_2m_karras", "unipc", "default"])
-def test_every_scheduler_setting_makes_a_fresh_scheduler(runner: JobRunner, scheduler: str) -> None:
+def test_every_scheduler_setting_makes_a_fresh_scheduler(
+    runner: JobRunner, scheduler: SchedulerName
+) -> None:
     def fresh_pair() -> tuple[Any, Any]:
         pipeline = runner.models.pipeline("tiny")
         return runner.models.fresh_scheduler(pipeline, scheduler), runner.models.fresh_scheduler(
@@ -117,6 +120,14 @@ def test_every_scheduler_setting_makes_a_fresh_scheduler(runner: JobRunner, sche
     first, second = runner._worker.submit(fresh_pair).result()
     assert first is not second
     assert first.config == second.config
+
+
+def test_every_scheduler_name_has_a_class_and_a_sampler_name() -> None:
+    from imagine_bot.engine.gpu import models
+    from imagine_bot.plugins.builtin.metadata import SAMPLER_NAMES
+
+    assert set(models.SCHEDULERS) == set(SCHEDULERS) - {"default"}
+    assert set(SAMPLER_NAMES) == set(SCHEDULERS)
 
 
 def test_the_tiny_model_is_built_once_and_loaded_like_any_other(

@@ -23,11 +23,11 @@ import pytest
 from PIL import Image
 
 from imagine_bot.config import FetchSettings
+from imagine_bot.engine.errors import ImageFetchError
 from imagine_bot.engine.images.decode import decode_image, store_image_file
 from imagine_bot.engine.images.fetch import (
     BlockedAddressError,
     ImageFetcher,
-    ImageFetchError,
     address_checking_socket_factory,
     check_url,
     is_ip_literal,

@@ -18,7 +18,7 @@ from imagine_bot.engine.jobs.records import (
     CancelledEvent,
     FailedEvent,
     JobEvent,
-    JobState,
+    Parent,
     ProgressEvent,
     QueuedEvent,
     Requester,
@@ -28,6 +28,7 @@ from imagine_bot.engine.jobs.records import (
 from imagine_bot.engine.jobs.scheduler import FairScheduler
 from imagine_bot.engine.jobs.service import JobService
 from imagine_bot.engine.jobs.storage import Database
+from imagine_bot.engine.spec import JobState
 from tests.support.jobkit import (
     Clock,
     FakeRunner,
@@ -105,7 +106,7 @@ async def test_the_row_is_written_before_submit_returns(harness: Harness) -> Non
         assert [job.state if job else None for job in stored] != [None, None]
         assert stored[1] is not None and stored[1].state == JobState.QUEUED
         assert all(job is not None and job.reserved_seconds == 2.0 for job in stored)
-        assert other.quota_status(ALICE.user_id).held == 4.0
+        assert other.ledger.quota_status(ALICE.user_id).held == 4.0
     await harness.finished(*(record.id for record in records))
 
 
@@ -233,23 +234,25 @@ async def test_one_pending_child_per_parent_action_and_index(harness: Harness) -
     with harness.runner.hold():
         clicks = await asyncio.gather(
             *(
-                harness.service.submit(ALICE, [make_spec(2)], parent=(parent.id, "vary", 2))
+                harness.service.submit(ALICE, [make_spec(2)], parent=Parent(parent.id, "vary", 2))
                 for _ in range(5)
             )
         )
         child = clicks[0][0]
         assert {batch[0].id for batch in clicks} == {child.id}
         assert (child.parent_id, child.action, child.index) == (parent.id, "vary", 2)
-        other = await harness.service.submit(ALICE, [make_spec(3)], parent=(parent.id, "vary", 3))
+        other = await harness.service.submit(
+            ALICE, [make_spec(3)], parent=Parent(parent.id, "vary", 3)
+        )
         assert other[0].id != child.id
     await harness.finished(child.id, other[0].id)
     # Once the child has finished, the same button makes a new job.
     (next_child,) = await harness.service.submit(
-        ALICE, [make_spec(2)], parent=(parent.id, "vary", 2)
+        ALICE, [make_spec(2)], parent=Parent(parent.id, "vary", 2)
     )
     assert next_child.id != child.id
     with pytest.raises(UserError, match="no longer exists"):
-        await harness.service.submit(ALICE, [make_spec(2)], parent=("f" * 32, "vary", 1))
+        await harness.service.submit(ALICE, [make_spec(2)], parent=Parent("f" * 32, "vary", 1))
     await harness.finished(next_child.id)
 
 
@@ -345,25 +348,6 @@ async def test_delivery_states(harness: Harness) -> None:
     assert [r.id for r in await harness.service.jobs_of(ALICE.user_id, [JobState.DELIVERED])] == [
         job.id
     ]
-
-
-async def test_preferences_and_macros(harness: Harness) -> None:
-    service = harness.service
-    assert await service.preferences(ALICE.user_id) == {}
-    await service.set_preference(ALICE.user_id, "suffix", "--ar 16:9")
-    assert await service.set_preference(ALICE.user_id, "stylize", 250) == {
-        "suffix": "--ar 16:9",
-        "stylize": 250,
-    }
-    await service.set_preference(ALICE.user_id, "suffix", None)
-    assert await service.preferences(ALICE.user_id) == {"stylize": 250}
-    await service.set_macro(ALICE.user_id, "cinema", "--ar 21:9 --s 300")
-    await service.set_macro(ALICE.user_id, "cinema", "--ar 2:1")
-    await service.set_macro(ALICE.user_id, "square", "--ar 1:1")
-    assert await service.macros(ALICE.user_id) == {"cinema": "--ar 2:1", "square": "--ar 1:1"}
-    assert await service.delete_macro(ALICE.user_id, "square")
-    assert not await service.delete_macro(ALICE.user_id, "square")
-    assert await service.macros(BOB.user_id) == {}
 
 
 async def test_stop_puts_the_running_job_back_and_start_resumes_it(

@@ -22,7 +22,6 @@ from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.jobs.records import (
     CancelledEvent,
     JobEvent,
-    JobState,
     ProgressEvent,
     Requester,
     SucceededEvent,
@@ -30,6 +29,7 @@ from imagine_bot.engine.jobs.records import (
 from imagine_bot.engine.jobs.service import JobService
 from imagine_bot.engine.jobs.storage import Database
 from imagine_bot.engine.jobs.storage.tables import ImageRow, JobRow, LedgerRow
+from imagine_bot.engine.spec import JobState
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner
 from tests.engine.jobs import crash_child

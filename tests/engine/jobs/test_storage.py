@@ -7,7 +7,6 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -161,21 +160,25 @@ def test_specs_survive_the_round_trip_through_the_database(
     assert store.job(job.id) == job
 
 
-def test_a_duplicate_that_slips_past_the_check_meets_the_constraint(
+def test_upgrading_from_version_1_drops_the_extras_of_stored_specs(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """On a backend where two submits can both pass the existence check (no BEGIN IMMEDIATE),
-    the unique constraints stop the second, and it returns the first one's jobs."""
     store = open_store(settings, tmp_path)
-    (first,), created = store.submit(Requester(1), [make_spec(1)], interaction_id=9)
-    assert created
-    real_check = store._existing
-    blind = iter([True])  # the next check inside a write transaction sees nothing
+    (job,), _ = store.submit(Requester(1), [make_spec()])
+    with store.db.write() as session:  # as version 1 wrote it
+        connection = session.connection()
+        connection.exec_driver_sql("UPDATE jobs SET spec = json_set(spec, '$.extras', json('{}'))")
+        connection.execute(schema_version.update().values(version=1))
+    assert '"extras"' in job_row_text(store.db, job.id)
+    assert upgrade(store.db) == (1, LATEST_VERSION)
+    assert '"extras"' not in job_row_text(store.db, job.id)
+    assert store.job(job.id) == job
 
-    def racing_check(*args: Any) -> list[JobRow]:
-        return [] if next(blind, False) else real_check(*args)
 
-    store._existing = racing_check  # type: ignore[method-assign,assignment]
-    (again,), created = store.submit(Requester(1), [make_spec(2)], interaction_id=9)
-    assert not created and again.id == first.id
-    assert len(store.jobs_of(1)) == 1
+def job_row_text(database: Database, job_id: str) -> str:
+    with database.read() as session:
+        return str(
+            session.connection()
+            .exec_driver_sql("SELECT spec FROM jobs WHERE id = ?", (job_id,))
+            .scalar_one()
+        )

@@ -22,7 +22,7 @@ from imagine_bot.bot.errors import fit
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.jobs.records import JobRecord, Requester
+from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
 from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.plugins.flags import FlagRegistry
 
@@ -62,7 +62,7 @@ class JobDesk:
         try:
             specs = await self._plan(interaction, prompt, attachments)
         except UserError as error:
-            await self._tell(interaction, str(error))
+            await self._tell(interaction, messages.user_error(error))
             return
         limit = self._app.settings.discord.confirm_above
         if len(specs) > limit and not await confirm(
@@ -94,9 +94,9 @@ class JobDesk:
                     parent.spec, action, index, _source(parent, index)
                 )
             except UserError as error:
-                await self._tell(interaction, str(error))
+                await self._tell(interaction, messages.user_error(error))
                 return
-            await self._start(interaction, specs, parent=(parent.id, action, index))
+            await self._start(interaction, specs, parent=Parent(parent.id, action, index))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -173,7 +173,7 @@ class JobDesk:
         self,
         interaction: discord.Interaction[Any],
         specs: Sequence[GenerationSpec],
-        parent: tuple[str, str, int] | None,
+        parent: Parent | None,
     ) -> None:
         service = self._app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
@@ -187,7 +187,7 @@ class JobDesk:
                 parent=parent,
             )
         except UserError as error:
-            await self._tell(interaction, str(error))
+            await self._tell(interaction, messages.user_error(error))
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)

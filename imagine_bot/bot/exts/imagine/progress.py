@@ -32,11 +32,11 @@ from imagine_bot.bot.exts.imagine.buttons import grid_view, single_view
 from imagine_bot.engine.jobs.records import (
     JobEvent,
     JobRecord,
-    JobState,
     ProgressEvent,
     QueuedEvent,
     StartedEvent,
 )
+from imagine_bot.engine.spec import JobState
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot

@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from imagine_bot.bot.errors import fit
-from imagine_bot.bot.preferences import LANES, STYLIZE_LEVELS
+from imagine_bot.bot.preferences import STYLIZE_LEVELS
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.spec import Lane
 from imagine_bot.plugins.builtin.grammar import parse_flags
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, check_text
 
@@ -72,7 +73,7 @@ async def settings_panel(bot: ImagineBot, user_id: int) -> discord.ui.View:
         view.add_item(
             SettingButton("stylize", level, label, preferences.get("stylize") == level, 1)
         )
-    for lane in LANES:
+    for lane in Lane:
         view.add_item(
             SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
         )

@@ -1,6 +1,6 @@
-"""Connections for many short transactions from several threads and processes.
+"""SQLite connections for many short transactions from several threads and processes.
 
-On SQLite: WAL (readers never wait for the writer), a busy timeout (a writer waits for the
+WAL (readers never wait for the writer), a busy timeout (a writer waits for the
 lock instead of failing at once), foreign keys on, and every write transaction opened with
 ``BEGIN IMMEDIATE``. A deferred transaction that reads and then writes can fail with
 "database is locked" when another writer got there first; an immediate one takes the write
@@ -8,15 +8,14 @@ lock up front, so read-check-write (quota, caps) is atomic and simply waits its 
 Threads of one process also queue for a lock of their own before ``BEGIN``: SQLite admits one
 writer anyway, and a thread woken by a lock release beats SQLite's busy handler, which polls
 with sleeps of up to 100 ms and lets a lucky writer win over and over.
-Other backends (any SQLAlchemy URL) use their own transactions; the store locks the
-member's row (``SELECT ... FOR UPDATE``) where SQLite relies on ``BEGIN IMMEDIATE``.
+SQLite is the only backend: the database stays with the bot process (see docs/design.md).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,32 +28,29 @@ _BEGIN_OPTION = "imagine_begin"
 
 
 class Database:
-    """An SQLAlchemy engine plus the two kinds of session the store uses."""
+    """An SQLite engine plus the two kinds of session the store uses."""
 
     def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
         parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            raise ValueError(f"not an SQLite URL: {url}")
         self.url = parsed
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
-            memory = parsed.database in (None, "", ":memory:")
-            if not memory:
-                Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
-            if memory:
-                kwargs["poolclass"] = StaticPool  # one shared connection, or each has its own db
-            self.engine: Engine = create_engine(parsed, **kwargs)
-            _configure_sqlite(self.engine, busy_timeout, wal=not memory)
-        else:
-            self.engine = create_engine(parsed, pool_pre_ping=True)
+        memory = parsed.database in (None, "", ":memory:")
+        if not memory:
+            Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {
+            "connect_args": {"timeout": busy_timeout, "check_same_thread": False}
+        }
+        if memory:
+            kwargs["poolclass"] = StaticPool  # one shared connection, or each has its own db
+        self.engine: Engine = create_engine(parsed, **kwargs)
+        _configure_sqlite(self.engine, busy_timeout, wal=not memory)
         self._writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if self.is_sqlite else nullcontext()
-        )
+        self._write_lock = threading.Lock()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads (on SQLite a deferred transaction: a WAL snapshot)."""
+        """A session for reads (a deferred transaction: a WAL snapshot)."""
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 

@@ -39,7 +39,15 @@ def _create_v1(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=tables.TABLES)
 
 
-def _add_flagged_v2(connection: Connection) -> None:
+def _drop_spec_extras(connection: Connection) -> None:
+    # GenerationSpec lost its unused ``extras`` field; it forbids unknown keys.
+    connection.exec_driver_sql(
+        "UPDATE jobs SET spec = json_remove(spec, '$.extras') "
+        "WHERE json_type(spec, '$.extras') IS NOT NULL"
+    )
+
+
+def _add_flagged(connection: Connection) -> None:
     # A database created at this version already has the column (v1 creates current tables).
     if "flagged" not in {column["name"] for column in inspect(connection).get_columns("jobs")}:
         connection.execute(text("ALTER TABLE jobs ADD COLUMN flagged TEXT NOT NULL DEFAULT '[]'"))
@@ -47,7 +55,8 @@ def _add_flagged_v2(connection: Connection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
-    Migration(2, "jobs.flagged: the images the safety classifier flagged", _add_flagged_v2),
+    Migration(2, "job specs without the unused extras field", _drop_spec_extras),
+    Migration(3, "jobs.flagged: the images the safety classifier flagged", _add_flagged),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,7 +1,6 @@
 """The tables. Amounts of GPU time are integer milliseconds, so sums are exact.
 
-Times are timezone-aware UTC. JSON columns hold text written by ``json.dumps`` (or pydantic),
-so any SQL backend stores them the same way.
+Times are timezone-aware UTC. JSON columns hold text written by ``json.dumps`` (or pydantic).
 """
 
 from __future__ import annotations
@@ -11,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel, UTCDateTime
 
-PENDING_STATES = ("queued", "running")
-_PENDING_SQL = text("state IN ('queued', 'running')")
+from imagine_bot.engine.spec import PENDING_STATES
+
+_PENDING_SQL = text(f"state IN ({', '.join(repr(str(s)) for s in sorted(PENDING_STATES))})")
 
 
 class UserRow(SQLModel, table=True):
@@ -48,7 +48,6 @@ class JobRow(SQLModel, table=True):
             "parent_index",
             unique=True,
             sqlite_where=_PENDING_SQL,
-            postgresql_where=_PENDING_SQL,
         ),
         Index("jobs_by_state", "state", "lane", "seq"),
         Index("jobs_by_owner", "owner_id", "state"),

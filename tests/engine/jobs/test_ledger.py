@@ -1,6 +1,6 @@
-"""GPU-time quotas, one rule per test: reserve on submit, charge on success only, refund on
+"""The GPU-time ledger, one rule per test: reserve on submit, charge on success only, refund on
 failure and cancel, turbo 2x, relax free, relax fallback, refusal with the reset time, resets
-at period boundaries (an injected clock), tiers by role, admin grant and reset."""
+at period boundaries (an injected clock), admin grant and reset."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from imagine_bot.config import Settings
-from imagine_bot.config.settings import QuotaTier
-from imagine_bot.engine.errors import QuotaExceeded
+from imagine_bot.engine.errors import LaneNotInPlan, OutOfTime, QuotaExceeded
 from imagine_bot.engine.images.store import StoredImage
-from imagine_bot.engine.jobs.ledger import period_at, tier_of
-from imagine_bot.engine.jobs.records import JobRecord, JobState, Requester
+from imagine_bot.engine.jobs.records import JobRecord, Requester
 from imagine_bot.engine.jobs.scheduler import FairScheduler
 from imagine_bot.engine.jobs.store import JobStore
+from imagine_bot.engine.spec import JobState
 from tests.support.jobkit import Clock, make_spec, open_store, quota_settings, tuned
 
 ALICE = Requester(1)
@@ -57,11 +56,11 @@ def test_submit_reserves_the_estimate_and_success_charges_the_measured_time(
     store = store_with(settings, tmp_path, clock, budget=100.0, estimate=10.0)
     (job,), _ = store.submit(ALICE, [make_spec()])
     assert job.reserved_seconds == 10.0
-    assert store.quota_status(ALICE.user_id).held == 10.0
+    assert store.ledger.quota_status(ALICE.user_id).held == 10.0
     clock.advance(minutes=30)  # queue time is never charged
     done = run_next(store, 7.25)
     assert done.charged_seconds == 7.25 and done.gpu_seconds == 7.25
-    status = store.quota_status(ALICE.user_id)
+    status = store.ledger.quota_status(ALICE.user_id)
     assert (status.used, status.held, status.left) == (7.25, 0.0, 92.75)
     assert ledger(store) == [("reserve", 10_000), ("release", -10_000), ("charge", 7_250)]
 
@@ -92,7 +91,7 @@ def test_failure_and_cancel_refund_everything(
     assert running is not None
     ended = store.finish_unsuccessful(running.id, outcome, "it broke")
     assert ended.state == outcome and ended.charged_seconds is None
-    status = store.quota_status(ALICE.user_id)
+    status = store.ledger.quota_status(ALICE.user_id)
     assert (status.used, status.held, status.left) == (0.0, 0.0, 100.0)
     assert ledger(store) == [("reserve", 10_000), ("release", -10_000)]
 
@@ -103,7 +102,7 @@ def test_cancelling_a_queued_job_refunds_it(
     store = store_with(settings, tmp_path, clock, budget=100.0, estimate=10.0)
     (job,), _ = store.submit(ALICE, [make_spec()])
     assert store.cancel_queued(job.id, ALICE.user_id).state == JobState.CANCELLED
-    assert store.quota_status(ALICE.user_id).left == 100.0
+    assert store.ledger.quota_status(ALICE.user_id).left == 100.0
 
 
 def test_turbo_costs_twice_and_relax_is_free(
@@ -117,7 +116,7 @@ def test_turbo_costs_twice_and_relax_is_free(
     assert relax.reserved_seconds == 0.0 and relax.lane == "relax"
     done = run_next(store, 3.0)
     assert done.gpu_seconds == 3.0 and done.charged_seconds == 0.0
-    assert store.quota_status(ALICE.user_id).used == 6.0
+    assert store.ledger.quota_status(ALICE.user_id).used == 6.0
 
 
 def test_out_of_fast_time_moves_jobs_to_relax_with_a_warning(
@@ -130,7 +129,7 @@ def test_out_of_fast_time_moves_jobs_to_relax_with_a_warning(
     assert jobs[2].reserved_seconds == 0.0
     (warning,) = jobs[2].warnings
     assert "out of fast GPU time until 2025-03-15 00:00 UTC" in warning and "relax" in warning
-    status = store.quota_status(ALICE.user_id)
+    status = store.ledger.quota_status(ALICE.user_id)
     assert (status.held, status.left, status.lane) == (20.0, 5.0, "fast")
 
 
@@ -150,8 +149,24 @@ def test_out_of_time_without_relax_is_refused_with_the_reset_time(
     with pytest.raises(QuotaExceeded):
         store.submit(Requester(2), [make_spec(5), make_spec(6)])
     assert store.jobs_of(2) == []
-    assert store.quota_status(ALICE.user_id).lane == "fast"
-    assert store.quota_status(ALICE.user_id).left == 5.0
+    assert store.ledger.quota_status(ALICE.user_id).lane == "fast"
+    assert store.ledger.quota_status(ALICE.user_id).left == 5.0
+
+
+def test_refusals_carry_the_facts_and_a_sentence_without_flags(
+    settings: Settings, tmp_path: Path, clock: Clock
+) -> None:
+    store = store_with(settings, tmp_path, clock, budget=15.0, estimate=10.0, relax=False)
+    store.submit(ALICE, [make_spec(1)])
+    with pytest.raises(OutOfTime) as short:
+        store.submit(ALICE, [make_spec(2, lane="turbo")])
+    facts = short.value
+    assert (facts.lane, facts.multiplier, facts.needed, facts.left) == ("turbo", 2.0, 20.0, 5.0)
+    assert (facts.budget, facts.period) == (15.0, "daily")
+    with pytest.raises(LaneNotInPlan) as refused:
+        store.submit(ALICE, [make_spec(3, lane="relax")])
+    assert (refused.value.lane, refused.value.tier) == ("relax", "everyone")
+    assert "--" not in str(facts) + str(refused.value)
 
 
 def test_a_new_period_refills_the_budget(settings: Settings, tmp_path: Path, clock: Clock) -> None:
@@ -161,9 +176,9 @@ def test_a_new_period_refills_the_budget(settings: Settings, tmp_path: Path, clo
     run_next(store, 10.0)
     with pytest.raises(QuotaExceeded):
         store.submit(ALICE, [make_spec(2)])
-    assert store.quota_status(ALICE.user_id).lane is None
+    assert store.ledger.quota_status(ALICE.user_id).lane is None
     clock.now = datetime(2025, 3, 15, 0, 0, tzinfo=UTC)
-    status = store.quota_status(ALICE.user_id)
+    status = store.ledger.quota_status(ALICE.user_id)
     assert (status.used, status.left, status.period_start) == (0.0, 10.0, clock.now)
     (job,), _ = store.submit(ALICE, [make_spec(3)])
     assert job.lane == "fast"
@@ -177,9 +192,9 @@ def test_a_job_reserved_before_a_reset_is_charged_in_the_period_it_ran(
     store.submit(ALICE, [make_spec()])
     clock.advance(minutes=2)
     run_next(store, 4.0)
-    assert store.quota_status(ALICE.user_id).used == 4.0
+    assert store.ledger.quota_status(ALICE.user_id).used == 4.0
     clock.now = datetime(2025, 3, 14, 23, 59, tzinfo=UTC)
-    status = store.quota_status(ALICE.user_id)
+    status = store.ledger.quota_status(ALICE.user_id)
     assert (status.used, status.held, status.left) == (0.0, 0.0, 100.0)
 
 
@@ -187,71 +202,14 @@ def test_admins_grant_and_reset(settings: Settings, tmp_path: Path, clock: Clock
     store = store_with(settings, tmp_path, clock, budget=10.0, estimate=10.0, relax=False)
     store.submit(ALICE, [make_spec(1)])
     run_next(store, 10.0)
-    granted = store.grant(ALICE.user_id, 30.0, note="contest winner")
+    granted = store.ledger.grant(ALICE.user_id, 30.0, note="contest winner")
     assert (granted.granted, granted.left) == (30.0, 30.0)
     store.submit(ALICE, [make_spec(2)])
     run_next(store, 5.5)
-    reset = store.reset(ALICE.user_id)
+    reset = store.ledger.reset(ALICE.user_id)
     assert (reset.used, reset.granted, reset.left) == (0.0, 30.0, 40.0)
-    assert store.grant(ALICE.user_id, -40.0).left == 0.0
-    assert store.grant(99, 5.0).left == 15.0  # a member who never used the bot
-
-
-def test_periods_start_at_the_reset_time(settings: Settings) -> None:
-    quota = tuned(
-        settings,
-        quota={
-            "reset_time": datetime(2000, 1, 1, 6, 30).time(),
-            "timezone": "Europe/Paris",
-            "weekly_reset_day": "wednesday",
-            "monthly_reset_day": 15,
-        },
-    ).quota
-
-    def period(kind: str, when: datetime) -> tuple[str, str]:
-        tier = QuotaTier(budget=1, period=kind)
-        found = period_at(quota, tier, when)
-        return found.start.isoformat(), found.end.isoformat()
-
-    # 06:30 in Paris is 05:30 UTC in winter
-    assert period("daily", datetime(2025, 3, 14, 5, 0, tzinfo=UTC)) == (
-        "2025-03-13T05:30:00+00:00",
-        "2025-03-14T05:30:00+00:00",
-    )
-    assert period("daily", datetime(2025, 3, 14, 5, 30, tzinfo=UTC))[0] == (
-        "2025-03-14T05:30:00+00:00"
-    )
-    # 2025-03-14 is a Friday; the week began on Wednesday the 12th
-    assert period("weekly", datetime(2025, 3, 14, 12, tzinfo=UTC)) == (
-        "2025-03-12T05:30:00+00:00",
-        "2025-03-19T05:30:00+00:00",
-    )
-    # before the 15th the month began on February 15th
-    assert period("monthly", datetime(2025, 3, 14, 12, tzinfo=UTC)) == (
-        "2025-02-15T05:30:00+00:00",
-        "2025-03-15T05:30:00+00:00",
-    )
-    # across the year, and across the change to summer time (05:30 -> 04:30 UTC)
-    assert period("monthly", datetime(2025, 12, 20, tzinfo=UTC))[1] == "2026-01-15T05:30:00+00:00"
-    assert period("monthly", datetime(2025, 3, 20, tzinfo=UTC))[1] == "2025-04-15T04:30:00+00:00"
-
-
-def test_the_tier_with_the_largest_budget_among_the_members_roles_applies(
-    settings: Settings,
-) -> None:
-    quota = tuned(
-        settings,
-        quota={
-            "tiers": {
-                "everyone": QuotaTier(budget=10),
-                "pro": QuotaTier(budget=100, roles=(7, 8)),
-                "studio": QuotaTier(budget=1000, roles=(9,)),
-            }
-        },
-    ).quota
-    assert tier_of(quota, []) == "everyone"
-    assert tier_of(quota, [1, 8]) == "pro"
-    assert tier_of(quota, [7, 9]) == "studio"
+    assert store.ledger.grant(ALICE.user_id, -40.0).left == 0.0
+    assert store.ledger.grant(99, 5.0).left == 15.0  # a member who never used the bot
 
 
 def test_quotas_switched_off_charge_nothing(

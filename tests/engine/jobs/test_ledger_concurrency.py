@@ -14,10 +14,11 @@ from sqlmodel import col, select
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.errors import QuotaExceeded
 from imagine_bot.engine.images.store import StoredImage
-from imagine_bot.engine.jobs.records import JobState, Requester
+from imagine_bot.engine.jobs.records import Requester
 from imagine_bot.engine.jobs.storage.tables import JobRow, LedgerRow
 from imagine_bot.engine.jobs.store import JobStore
-from tests.support.jobkit import make_spec, open_store, quota_settings, tuned
+from imagine_bot.engine.spec import JobState
+from tests.support.jobkit import make_spec, open_store, quota_settings, start_job, tuned
 
 MEMBERS = 20
 ATTEMPTS_PER_MEMBER = 10
@@ -42,7 +43,7 @@ def attempt(store: JobStore, member: int, n: int) -> str:
         return "refused"
     fate = random.Random(member * 1000 + n).random()
     if fate < 0.4:
-        store.start(job.id)
+        start_job(store, job.id)
         if fate < 0.3:
             cost = round(random.uniform(ESTIMATE - 0.5, ESTIMATE), 3)
             store.finish_success(job.id, cost, [IMAGE] * 4, IMAGE)
@@ -93,7 +94,7 @@ def test_racing_reservations_never_overspend_and_the_ledger_balances(
             # never overspent: what is held plus what was charged fits the budget
             held = sums["reserve"] + sums["release"]
             assert held + sums["charge"] <= BUDGET * 1000
-            status = store.quota_status(member)
+            status = store.ledger.quota_status(member)
             assert round(status.left * 1000) == BUDGET * 1000 - held - sums["charge"]
         total = session.exec(select(func.count()).select_from(JobRow)).one()
     assert total == outcomes.count("reserved")
