@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from imagine_bot.bot.web.metrics import BotMetrics
 from imagine_bot.config import Settings
+from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.images.fetch import ImageFetcher
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.plugins.manager import build_plugin_manager
@@ -54,6 +56,7 @@ class Planning:
 class ImagineApp(Planning):
     workers: Workers
     service: JobService
+    metrics: BotMetrics
 
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
@@ -63,9 +66,18 @@ class ImagineApp(Planning):
         planning = Planning.build(settings)
         workers = build_workers(settings, planning.manager)
         service = JobService(settings, None, planning.images, workers)
-        return cls(settings, planning.manager, planning.planner, planning.images, workers, service)
+        return cls(
+            settings,
+            planning.manager,
+            planning.planner,
+            planning.images,
+            workers,
+            service,
+            BotMetrics(),
+        )
 
     async def start(self) -> None:
+        self.service.subscribe(self.metrics.on_event)
         await self.service.start()
 
     def start_workers(self) -> None:
@@ -78,3 +90,7 @@ class ImagineApp(Planning):
     async def stop(self) -> None:
         await self.service.stop()
         self.workers.close()
+
+    def worker_health(self) -> list[WorkerHealth]:
+        """Every GPU worker: alive, and holding the default model? (``/healthz``)"""
+        return self.workers.health()

@@ -20,6 +20,7 @@ from imagine_bot.bot.access import PlaceCheckedTree
 from imagine_bot.bot.errors import answer_failure
 from imagine_bot.bot.exts.imagine.desk import JobDesk
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.web import ops
 from imagine_bot.bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.remix",
     "imagine_bot.bot.exts.describe",
     "imagine_bot.bot.exts.blend",
+    "imagine_bot.bot.exts.gallery",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 
@@ -52,6 +54,7 @@ class ImagineBot(commands.Bot):
         self.desk = JobDesk(app, self.watcher)
         self.web = WebServer(app)
         """Extensions add their pages in ``setup``; it starts once they are all loaded."""
+        self.web.add_routes(ops.routes)
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
+from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
 
@@ -356,6 +357,7 @@ class Settings(_Section):
     workers: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
     describe: DescribeSettings = DescribeSettings()
+    safety: SafetySettings = SafetySettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

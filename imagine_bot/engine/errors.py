@@ -123,3 +123,15 @@ class OutOfTime(QuotaExceeded):
             f"time resets at {utc_stamp(resets_at)}.",
             resets_at=resets_at,
         )
+
+
+class ContentBlocked(UserError):
+    """The safety classifier flagged a result in a channel whose policy blocks flagged images."""
+
+    def __init__(self, flagged: list[int]) -> None:
+        super().__init__(
+            "This server's content filter flagged the result, so it was not posted. "
+            "Your GPU time was refunded."
+        )
+        self.flagged = flagged
+        """The flagged images, 1-based in grid order."""

@@ -11,6 +11,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
+from imagine_bot.config.safety import ContentPolicy
 from imagine_bot.config.settings import SchedulerName
 
 GRID_SIZE = 4
@@ -272,6 +273,9 @@ class GenerationSpec(_Frozen):
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
     warnings: tuple[str, ...] = ()
+    content_policy: ContentPolicy = "block"
+    """What the worker does with images the safety classifier flags; set by the bot from the
+    channel the result goes to (``safety.channel_policy``)."""
 
     @field_validator("references")
     @classmethod
@@ -371,4 +375,6 @@ class GenerationResult:
         """More PNG text chunks, the same for every image (the typed prompt, the spec)."""
         self.warnings: list[str] = []
         """What the user should know about how it was made (e.g. an upscaler fallback)."""
+        self.flagged: list[int] = []
+        """The images (1-based, grid order) the safety classifier flagged."""
         self.gpu_seconds = 0.0

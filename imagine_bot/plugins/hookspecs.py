@@ -106,7 +106,8 @@ def imagine_validate(spec: GenerationSpec, settings: Settings) -> Awaitable[None
     """Accept or reject the frozen spec before any quota is reserved or job is queued.
 
     Runs on the event loop; may be ``async def``; every implementation runs. Reject by raising
-    ``UserError`` with a message for the user. Built-in: size limits (``limits``).
+    ``UserError`` with a message for the user. Built-ins: size limits (``limits``) and the
+    content policy's word list (``safety``).
     """
 
 
@@ -133,9 +134,12 @@ def imagine_generate(
 
 @hookspec
 @sync_only
-def imagine_postprocess(result: GenerationResult) -> None:
+def imagine_postprocess(result: GenerationResult, models: ModelRegistry) -> None:
     """Add to the result in place (grid, metadata, ...); every implementation runs.
 
-    Runs on the GPU worker thread; sync only. Built-ins: the 2x2 grid (``grid``) and PNG
-    generation parameters readable by A1111/ComfyUI tools (``metadata``).
+    Runs on the GPU worker thread; sync only. Raise ``UserError`` to fail the job (it is
+    refunded). Built-ins: the safety classifier (``safety``: flagged images go to
+    ``result.flagged``, or fail the job with ``ContentBlocked`` where the spec's
+    ``content_policy`` blocks them), the 2x2 grid (``grid``) and PNG generation parameters
+    readable by A1111/ComfyUI tools (``metadata``).
     """

@@ -36,6 +36,7 @@ BUILTIN_PLUGINS = (
     "lane",
     "image_refs",
     "limits",
+    "safety",
     "generate",
     "grid",
     "metadata",

@@ -5,6 +5,7 @@ See docs/design.md, "Data flow of one job"; ``JobPlanner`` runs the event-loop h
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pluggy
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.batch import generate_batch
 from imagine_bot.engine.gpu.models import ModelRegistry
+from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import share
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 from imagine_bot.plugins.manager import BUILTIN_PREFIX
@@ -32,8 +34,10 @@ class JobRunner:
         self.manager = manager
         self.models = models
         self._worker = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="imagine-gpu", initializer=models.claim_thread
+            max_workers=1, thread_name_prefix="imagine-gpu", initializer=self._claim_thread
         )
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
     def submit(self, spec: GenerationSpec, control: JobControl) -> Future[GenerationResult]:
         """Queue ``spec`` on the GPU worker; the future resolves to the post-processed result."""
@@ -52,7 +56,20 @@ class JobRunner:
         return self._worker.submit(function, *args)
 
     def close(self) -> None:
+        self._closed = True
         self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def health(self) -> list[WorkerHealth]:
+        """The one local worker: running (its thread starts with the first job or the warm-up)
+        and holding the default model."""
+        default = self.models.settings.default_model
+        alive = not self._closed and (self._thread is None or self._thread.is_alive())
+        name = f"local {self.models.device}"
+        return [WorkerHealth(name, alive, default, self.models.loaded(default))]
+
+    def _claim_thread(self) -> None:
+        self._thread = threading.current_thread()
+        self.models.claim_thread()
 
     def _generate(self, spec: GenerationSpec, control: JobControl) -> GenerationResult:
         started = time.perf_counter()
@@ -92,7 +109,7 @@ class JobRunner:
     ) -> GenerationResult:
         result = GenerationResult(spec, images)
         result.warnings.extend(control.warnings)
-        self.manager.hook.imagine_postprocess(result=result)
+        self.manager.hook.imagine_postprocess(result=result, models=self.models)
         return result
 
     def _builtin_generate(self) -> bool:

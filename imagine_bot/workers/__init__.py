@@ -9,6 +9,7 @@ from typing import Protocol
 import pluggy
 
 from imagine_bot.config import Settings
+from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import WorkerPool
 
 
@@ -20,6 +21,10 @@ class Workers(WorkerPool, Protocol):
 
     def where(self) -> str:
         """Where the work runs, for the start-up line: "device cpu (float32)"."""
+        ...
+
+    def health(self) -> list[WorkerHealth]:
+        """Each worker: alive, and holding the default model? (``/healthz``, ``/metrics``)"""
         ...
 
 

@@ -13,6 +13,7 @@ import pluggy
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.gpu.models import ModelRegistry
+from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import Work, WorkerLost, WorkOutput, encode, place_inputs
 from imagine_bot.plugins.runner import JobRunner, Outcome
 
@@ -69,6 +70,9 @@ class LocalWorkerPool:
         devices = ", ".join(str(runner.models.device) for runner in self.runners)
         dtype = str(self.runners[0].models.dtype).removeprefix("torch.")
         return f"device{'s' * (len(self.runners) > 1)} {devices} ({dtype})"
+
+    def health(self) -> list[WorkerHealth]:
+        return [health for runner in self.runners for health in runner.health()]
 
     def run(self, batch: Sequence[Work]) -> list[Future[WorkOutput]]:
         index = self._claim()

@@ -25,6 +25,7 @@ from PIL import Image
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import Work, WorkerLost, WorkOutput, encode, place_inputs
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,8 @@ class _Slot:
     actor: Any
     alive: bool = False
     busy: bool = False
+    loaded: bool = False
+    """Its warm-up of the default model finished."""
 
 
 class RayWorkerPool:
@@ -146,6 +149,11 @@ class RayWorkerPool:
 
     def where(self) -> str:
         return f"Ray cluster {self.workers.address}"
+
+    def health(self) -> list[WorkerHealth]:
+        default = self.settings.default_model
+        with self._lock:
+            return [WorkerHealth(s.name, s.alive, default, s.loaded) for s in self._slots]
 
     def worker_of(self, job_id: str) -> str | None:
         """The worker running ``job_id`` now."""
@@ -266,7 +274,11 @@ class RayWorkerPool:
             if restarted:
                 log.warning("GPU worker %s is back after Ray restarted it", slot.name)
             elif self.settings.engine.warm_up and ok:
-                slot.actor.warm_up.remote(self.settings.default_model)
+                try:
+                    ray.get(slot.actor.warm_up.remote(self.settings.default_model))
+                    slot.loaded = True
+                except Exception as exc:
+                    log.error("GPU worker %s could not load the default model: %s", slot.name, exc)
 
         threading.Thread(target=wait, name=f"imagine-{slot.name}-ready", daemon=True).start()
 

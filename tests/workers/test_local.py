@@ -63,5 +63,6 @@ async def test_a_model_that_cannot_load_fails_its_job_and_the_queue_goes_on(
     finally:
         await bench.service.stop()
         pool.close()
+    # The member reads a plain sentence; the server's paths stay in the log.
     assert failed is not None and "could not be loaded" in (failed.error or "")
-    assert "models.broken.source" in (failed.error or "")
+    assert str(tmp_path) not in (failed.error or "")

@@ -35,6 +35,7 @@ from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.spec import GenerationSpec
 
 if TYPE_CHECKING:
+    from imagine_bot.engine.gpu.safety import ContentClassifier
     from imagine_bot.engine.gpu.upscale import Upscaler
 
 SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
@@ -75,6 +76,7 @@ class ModelRegistry:
         self._adapters: dict[str, ImagePromptAdapter] = {}
         self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
         self._upscaler: Upscaler | None = None
+        self._classifier: ContentClassifier | None = None
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs;
         # transformers also turns off the hub's, which show a (rare, long) download's progress.
@@ -164,6 +166,21 @@ class ModelRegistry:
 
             self._upscaler = Upscaler(self.settings)
         return self._upscaler
+
+    def classifier(self) -> ContentClassifier | None:
+        """The safety classifier (``safety.classifier``), resident once first used; None
+        when none is configured."""
+        if not self.settings.safety.classifier:
+            return None
+        if self._classifier is None:
+            from imagine_bot.engine.gpu.safety import ContentClassifier
+
+            self._classifier = ContentClassifier(self.settings.safety, self.device)
+        return self._classifier
+
+    def loaded(self, name: str) -> bool:
+        """Whether preset ``name``'s pipeline is resident (readable from any thread)."""
+        return name in self._pipelines
 
     def fresh_scheduler(self, pipeline: DiffusionPipeline, name: SchedulerName) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.

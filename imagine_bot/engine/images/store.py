@@ -6,6 +6,7 @@ had, and never fetches an expiring URL again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -89,9 +90,20 @@ def write_atomically(path: Path, data: bytes) -> None:
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
     try:
+        # mkstemp makes the file private (0600); images are for the host's users to read too,
+        # as any file the process creates under its umask (a container's /data volume).
+        os.fchmod(descriptor, 0o666 & ~_umask())
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    # The only way to read the umask is to set it; done once, and set straight back.
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

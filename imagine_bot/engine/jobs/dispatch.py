@@ -31,6 +31,7 @@ from imagine_bot.engine.jobs.pool import (
     input_shas,
 )
 from imagine_bot.engine.jobs.records import (
+    RETRY_LIMIT,
     CancelledEvent,
     FailedEvent,
     JobEvent,
@@ -225,6 +226,7 @@ class Dispatcher:
                     images,
                     grid,
                     outcome.warnings,
+                    outcome.flagged,
                 )
                 event = SucceededEvent(record)
             elif isinstance(outcome, JobCancelled | WorkerLost) and active.interrupted:
@@ -240,7 +242,9 @@ class Dispatcher:
                     "job %s lost its worker (%s); it goes back to the queue", job_id, outcome
                 )
                 record = await self._db(self.store.retry, job_id)
-                event = FailedEvent(record) if record.state == JobState.FAILED else None
+                event = (
+                    FailedEvent(record, RETRY_LIMIT) if record.state == JobState.FAILED else None
+                )
                 if event is None:
                     async with self._order:
                         position = (await self._positions()).get(job_id, 0)
@@ -249,13 +253,13 @@ class Dispatcher:
                 record = await self._db(
                     self.store.finish_unsuccessful, job_id, JobState.FAILED, plain(outcome)
                 )
-                event = FailedEvent(record)
+                event = FailedEvent(record, type(outcome).__name__)
         except Exception as exc:
             log.exception("could not record the end of job %s", job_id)
             record = await self._db(
                 self.store.finish_unsuccessful, job_id, JobState.FAILED, plain(exc)
             )
-            event = FailedEvent(record)
+            event = FailedEvent(record, type(exc).__name__)
         finally:
             self.active.pop(job_id, None)
             if not active.done.done():

@@ -56,6 +56,8 @@ class WorkOutput:
     """Which worker made it, for the logs."""
     warnings: tuple[str, ...] = ()
     """What the member should know about how it was made (e.g. an upscaler fallback)."""
+    flagged: tuple[int, ...] = ()
+    """The images (1-based) the safety classifier flagged."""
 
 
 @runtime_checkable
@@ -112,7 +114,14 @@ def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOut
     encoded_grid = (
         None if grid is None else EncodedImage(png_bytes(grid, texts[0], chunks), *grid.size)
     )
-    return WorkOutput(images, encoded_grid, gpu_seconds, worker, tuple(result.warnings))
+    return WorkOutput(
+        images,
+        encoded_grid,
+        gpu_seconds,
+        worker,
+        tuple(result.warnings),
+        tuple(result.flagged),
+    )
 
 
 def place_inputs(store: ImageStore, inputs: Mapping[str, bytes]) -> None:

@@ -75,6 +75,8 @@ class JobRecord:
     image_shas: tuple[str, ...]
     """The four images' sha256 in grid order (empty until it succeeded)."""
     grid_sha: str | None
+    flagged: tuple[int, ...]
+    """The images (1-based) the safety classifier flagged; posted per ``spec.content_policy``."""
     image_paths: tuple[Path, ...]
     grid_path: Path | None
 
@@ -157,9 +159,17 @@ class SucceededEvent(JobEvent):
     """Images are stored (``job.image_paths``, ``job.grid_path``) and GPU time is charged."""
 
 
+RETRY_LIMIT = "RetryLimit"
+"""The failure cause of a job given up after ``queue.retry_limit`` restarts."""
+
+
 @dataclass(frozen=True)
 class FailedEvent(JobEvent):
     """The job failed and its GPU time was refunded; ``job.error`` says why, in plain words."""
+
+    cause: str = "Error"
+    """What failed, for metrics: the exception's class name (``ContentBlocked``,
+    ``OutOfMemoryError``...), or ``RetryLimit`` for a job given up after restarts."""
 
     @property
     def error(self) -> str:

@@ -28,10 +28,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.dispatch import Dispatcher
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
 from imagine_bot.engine.jobs.records import (
+    RETRY_LIMIT,
     CancelledEvent,
     FailedEvent,
     JobEvent,
@@ -129,7 +131,7 @@ class JobService:
         async with self._order:
             requeued, failed = await self._db(self.store.recover)
             for record in failed:
-                self._publish(FailedEvent(record))
+                self._publish(FailedEvent(record, RETRY_LIMIT))
             positions = await self._positions()
             for record in requeued:
                 self._publish(QueuedEvent(record, positions.get(record.id, 0)))
@@ -236,7 +238,7 @@ class JobService:
         """The member's most recent ``limit`` jobs, optionally only those in ``states``
         (``JobState`` values), oldest first."""
         states = None if states is None else list(states)
-        return await self._db(self.store.jobs_of, user_id, states, limit)
+        return await self._db(listings.jobs_of, self.database, self.images, user_id, states, limit)
 
     async def queue_position(self, job_id: str) -> int | None:
         """1 if the job starts next, 2 after that...; None when it is not waiting."""
@@ -244,16 +246,39 @@ class JobService:
 
     async def queue_snapshot(self) -> QueueSnapshot:
         """Running jobs and waiting jobs in the order they will start."""
-        running = await self._db(self.store.jobs_in, [JobState.RUNNING])
-        waiting = await self._db(self.store.jobs_in, [JobState.QUEUED])
+        running = await self._db(listings.jobs_in, self.database, self.images, [JobState.RUNNING])
+        waiting = await self._db(listings.jobs_in, self.database, self.images, [JobState.QUEUED])
         positions = await self._positions()
         waiting.sort(key=lambda record: positions.get(record.id, len(positions) + 1))
         return QueueSnapshot(tuple(running), tuple(waiting), self.paused)
 
+    async def delivered_jobs(
+        self, channel_ids: Iterable[int], owner_id: int | None, offset: int, limit: int
+    ) -> list[JobRecord]:
+        """Delivered jobs posted in ``channel_ids`` (only ``owner_id``'s, when given), newest
+        first, from the ``offset``-th: a page of the gallery."""
+        return await self._db(
+            listings.delivered_in,
+            self.database,
+            self.images,
+            list(channel_ids),
+            owner_id,
+            offset,
+            limit,
+        )
+
+    async def job_counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs are in each (state, lane), for metrics."""
+        return await self._db(listings.counts, self.database)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a query."""
+        await self._db(listings.counts, self.database)
+
     async def pending_deliveries(self) -> list[JobRecord]:
         """Jobs that succeeded but are neither delivered nor undelivered (e.g. the process
         stopped before posting them), oldest first."""
-        return await self._db(self.store.jobs_in, [JobState.SUCCEEDED])
+        return await self._db(listings.jobs_in, self.database, self.images, [JobState.SUCCEEDED])
 
     async def set_message(self, job_id: str, channel_id: int, message_id: int) -> JobRecord:
         """Remember the message that shows the job (progress, then the grid)."""

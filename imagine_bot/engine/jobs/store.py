@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -226,9 +226,10 @@ class JobStore:
         images: Sequence[StoredImage],
         grid: StoredImage | None,
         warnings: Sequence[str] = (),
+        flagged: Sequence[int] = (),
     ) -> JobRecord:
-        """Record a finished job's images and the GPU worker's ``warnings``, and charge its
-        measured cost (releasing its hold)."""
+        """Record a finished job's images, the GPU worker's ``warnings`` and the images the
+        safety classifier ``flagged``, and charge its measured cost (releasing its hold)."""
         with self.db.write() as session:
             row = job_or_fail(session, job_id)
             if row.state != JobState.RUNNING:
@@ -243,6 +244,7 @@ class JobStore:
             row.images = json.dumps([stored.sha256 for stored in images])
             row.grid_sha = grid.sha256 if grid is not None else None
             row.warnings = json.dumps(list(dict.fromkeys([*json.loads(row.warnings), *warnings])))
+            row.flagged = json.dumps(list(flagged))
             row.error = None
             session.add(row)
             return self._record(row)
@@ -364,27 +366,6 @@ class JobStore:
         with self.db.read() as session:
             row = find_job(session, job_id)
             return None if row is None else self._record(row)
-
-    def jobs_of(
-        self, user_id: int, states: Iterable[str] | None = None, limit: int = 100
-    ) -> list[JobRecord]:
-        """The member's most recent ``limit`` jobs (in ``states``), oldest first."""
-        query = select(JobRow).where(col(JobRow.owner_id) == user_id)
-        if states is not None:
-            query = query.where(col(JobRow.state).in_([str(state) for state in states]))
-        with self.db.read() as session:
-            rows = session.exec(query.order_by(col(JobRow.seq).desc()).limit(limit)).all()
-            return [self._record(row) for row in reversed(rows)]
-
-    def jobs_in(self, states: Iterable[str]) -> list[JobRecord]:
-        """Every job in ``states``, oldest first."""
-        with self.db.read() as session:
-            rows = session.exec(
-                select(JobRow)
-                .where(col(JobRow.state).in_([str(state) for state in states]))
-                .order_by(col(JobRow.seq))
-            ).all()
-            return [self._record(row) for row in rows]
 
     def waiting(self) -> list[QueueEntry]:
         with self.db.read() as session:

@@ -12,7 +12,7 @@ from diffusers import StableDiffusionPipeline
 
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.tiny import ensure_tiny_model
 from imagine_bot.plugins.manager import build_plugin_manager
@@ -94,5 +94,7 @@ def test_without_config_offline_the_error_says_what_to_set(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     registry = ModelRegistry(single_file_settings(test_env, checkpoint, None))
     registry.claim_thread()
-    with pytest.raises(UserError, match=r"Set models\.single\.config to a local diffusers folder"):
+    with pytest.raises(ModelUnavailable) as refused:
         registry.pipeline("single")
+    # The admin's details (log, CLI) say what to set; the member reads a plain sentence.
+    assert "Set models.single.config to a local diffusers folder" in refused.value.details

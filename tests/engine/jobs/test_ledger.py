@@ -12,6 +12,7 @@ import pytest
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import LaneNotInPlan, OutOfTime, QuotaExceeded
 from imagine_bot.engine.images.store import StoredImage
+from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.records import JobRecord, Requester
 from imagine_bot.engine.jobs.scheduler import FairScheduler
 from imagine_bot.engine.jobs.store import JobStore
@@ -148,7 +149,7 @@ def test_out_of_time_without_relax_is_refused_with_the_reset_time(
     # all or nothing: a prompt whose second job does not fit queues neither
     with pytest.raises(QuotaExceeded):
         store.submit(Requester(2), [make_spec(5), make_spec(6)])
-    assert store.jobs_of(2) == []
+    assert listings.jobs_of(store.db, store.images, 2) == []
     assert store.ledger.quota_status(ALICE.user_id).lane == "fast"
     assert store.ledger.quota_status(ALICE.user_id).left == 5.0
 

@@ -16,6 +16,7 @@ import discord
 from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, role_ids
 from imagine_bot.bot.confirm import confirm
+from imagine_bot.bot.content import channel_policy, content_note, spoilered
 from imagine_bot.bot.delivery import stored_upload, with_retries
 from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
 from imagine_bot.bot.exts.imagine.progress import JobWatcher
@@ -55,7 +56,7 @@ class JobDesk:
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._defer(interaction, ephemeral=True, thinking=True)
         attachments = [
             ReferenceImage(role=role, source=attachment.url)
             for role, attachment in (("image", image), ("style", style))
@@ -91,7 +92,7 @@ class JobDesk:
         """Acknowledge a press (Discord allows 3 s; every answer after it follows up) and load
         its job; None, with a private refusal sent, when the job is gone or the presser may not
         use its buttons."""
-        await interaction.response.defer()
+        await self._defer(interaction)
         job = await self._app.service.job(job_id)
         if job is None:
             refusal = "That job is no longer stored on this server."
@@ -157,7 +158,7 @@ class JobDesk:
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
         # Private until there is something to show: a mistyped id is nobody else's business.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._defer(interaction, ephemeral=True, thinking=True)
         job = await self._app.service.job(job_id.strip().lower())
         if job is None or job.owner_id != interaction.user.id:
             await self._tell(interaction, "You have no job with that id.")
@@ -170,7 +171,7 @@ class JobDesk:
         result = await self._watcher.result_message(job, interaction.filesize_limit)
         await channel.send(
             result.content,
-            file=result.upload.file(),
+            file=result.file(),
             view=result.view,
             allowed_mentions=ECHO_MENTIONS,
         )
@@ -207,18 +208,22 @@ class JobDesk:
         stem = f"{parent.id}_{index}"
         limit = interaction.filesize_limit
         upload = await asyncio.to_thread(stored_upload, parent.image_paths[index - 1], stem, limit)
+        planner = self._app.planner
+        line = messages.single_line(
+            parent.spec, planner.flags, planner.actions, parent.owner_id, index
+        )
+        note = content_note(parent, index)
         await interaction.followup.send(
-            messages.single_line(
-                parent.spec,
-                self._app.planner.flags,
-                self._app.planner.actions,
-                parent.owner_id,
-                index,
-            ),
-            file=upload.file(),
+            f"{line}\n-# {note}" if note else line,
+            file=upload.file(spoiler=spoilered(parent, index)),
             view=single_view(parent.id, index, parent.spec, self._app.planner.actions),
             allowed_mentions=ECHO_MENTIONS,
         )
+
+    async def _defer(self, interaction: discord.Interaction[Any], **options: bool) -> None:
+        """Acknowledge at once (Discord allows 3 s), and measure how long that took."""
+        await interaction.response.defer(**options)
+        self._app.metrics.deferred(interaction.created_at, discord.utils.utcnow())
 
     async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
         """A private answer to the person who pressed or typed."""
@@ -232,10 +237,11 @@ class JobDesk:
     ) -> None:
         service = self._app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
+        policy = channel_policy(self._app.settings.safety, interaction.channel)
         try:
             jobs = await service.submit(
                 requester,
-                list(specs),
+                [spec.model_copy(update={"content_policy": policy}) for spec in specs],
                 interaction_id=interaction.id,
                 channel_id=interaction.channel_id,
                 parent=parent,

@@ -19,6 +19,7 @@ import discord
 from PIL import Image
 
 from imagine_bot.bot import messages
+from imagine_bot.bot.content import content_note, spoilered
 from imagine_bot.bot.delivery import (
     DEFAULT_UPLOAD_LIMIT,
     Upload,
@@ -52,9 +53,13 @@ class ResultMessage:
     content: str
     upload: Upload
     view: discord.ui.View
+    spoiler: bool = False
+
+    def file(self) -> discord.File:
+        return self.upload.file(spoiler=self.spoiler)
 
     def edit_arguments(self) -> dict[str, Any]:
-        return {"content": self.content, "attachments": [self.upload.file()], "view": self.view}
+        return {"content": self.content, "attachments": [self.file()], "view": self.view}
 
 
 class JobWatcher:
@@ -202,9 +207,9 @@ class JobWatcher:
                 job.spec, planner.flags, planner.actions, job.owner_id, 1
             )
             view = single_view(job.id, 1, job.spec, planner.actions)
-        notes = [*(f"⚠️ {warning}" for warning in job.warnings), upload.note]
+        notes = [*(f"⚠️ {warning}" for warning in job.warnings), upload.note, content_note(job)]
         content += "".join(f"\n-# {note}" for note in notes if note)
-        return ResultMessage(messages.fit(content), upload, view)
+        return ResultMessage(messages.fit(content), upload, view, spoilered(job))
 
     def _job_line(self, job: JobRecord, *status: str) -> str:
         planner = self._app.planner

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -47,9 +47,16 @@ def _drop_spec_extras(connection: Connection) -> None:
     )
 
 
+def _add_flagged(connection: Connection) -> None:
+    # A database created at this version already has the column (v1 creates current tables).
+    if "flagged" not in {column["name"] for column in inspect(connection).get_columns("jobs")}:
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN flagged TEXT NOT NULL DEFAULT '[]'"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
     Migration(2, "job specs without the unused extras field", _drop_spec_extras),
+    Migration(3, "jobs.flagged: the images the safety classifier flagged", _add_flagged),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

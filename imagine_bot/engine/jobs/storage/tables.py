@@ -85,6 +85,8 @@ class JobRow(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     warnings: str = Field(default="[]", sa_type=Text)
     images: str = Field(default="[]", sa_type=Text)
+    flagged: str = Field(default="[]", sa_type=Text)
+    """JSON list of the images (1-based) the safety classifier flagged."""
     grid_sha: str | None = Field(default=None, max_length=64)
 
 
