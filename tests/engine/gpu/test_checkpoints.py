@@ -97,4 +97,4 @@ def test_without_config_offline_the_error_says_what_to_set(
     with pytest.raises(ModelUnavailable) as refused:
         registry.pipeline("single")
     # The admin's details (log, CLI) say what to set; the member reads a plain sentence.
-    assert "Set models.single.config to a local diffusers folder" in refused.value.details
+    assert "Check models.single.config (a local diffusers folder" in refused.value.details
