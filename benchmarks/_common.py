@@ -12,12 +12,18 @@ import datetime
 import json
 import os
 import platform
+import sqlite3
 import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imagine_bot.config import Settings
+    from imagine_bot.plugins.planner import JobPlanner
+    from imagine_bot.plugins.runner import JobRunner
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -55,6 +61,18 @@ def settings(args: argparse.Namespace, overrides: Mapping[str, str] | None = Non
     return load_settings(env=env)
 
 
+def planner_and_runner(args: argparse.Namespace) -> tuple[Settings, JobPlanner, JobRunner]:
+    """The settings, and the bot's planner and runner over the installed plugins."""
+    from imagine_bot.engine.gpu.models import ModelRegistry
+    from imagine_bot.plugins.manager import build_plugin_manager
+    from imagine_bot.plugins.planner import JobPlanner
+    from imagine_bot.plugins.runner import JobRunner
+
+    loaded = settings(args)
+    manager = build_plugin_manager(loaded)
+    return loaded, JobPlanner(loaded, manager), JobRunner(manager, ModelRegistry(loaded))
+
+
 def machine() -> dict[str, Any]:
     """Where and with what a result was measured."""
     import diffusers
@@ -69,6 +87,8 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "load_average": [round(value, 2) for value in os.getloadavg()],
         "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
         "torch": torch.__version__,
         "diffusers": diffusers.__version__,
         "transformers": transformers.__version__,

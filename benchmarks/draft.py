@@ -22,15 +22,8 @@ PROMPT = "a lighthouse at dusk, oil painting --seed 42"
 
 async def measure(args: Any) -> None:
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.gpu.models import ModelRegistry
-    from imagine_bot.plugins.manager import build_plugin_manager
-    from imagine_bot.plugins.planner import JobPlanner
-    from imagine_bot.plugins.runner import JobRunner
 
-    settings = _common.settings(args)
-    manager = build_plugin_manager(settings)
-    planner = JobPlanner(settings, manager)
-    runner = JobRunner(manager, ModelRegistry(settings))
+    settings, planner, runner = _common.planner_and_runner(args)
     repeats = 2 if args.smoke else args.repeats
     presets = args.preset or [settings.default_model]
     rows = []

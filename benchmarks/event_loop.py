@@ -11,6 +11,7 @@ defer being sent, needs the Discord surface and is measured there.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from typing import Any
@@ -30,15 +31,8 @@ async def probe(interval: float, stop: asyncio.Event, lags: list[float]) -> None
 
 async def measure(args: Any) -> None:
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.gpu.models import ModelRegistry
-    from imagine_bot.plugins.manager import build_plugin_manager
-    from imagine_bot.plugins.planner import JobPlanner
-    from imagine_bot.plugins.runner import JobRunner
 
-    settings = _common.settings(args)
-    manager = build_plugin_manager(settings)
-    planner = JobPlanner(settings, manager)
-    runner = JobRunner(manager, ModelRegistry(settings))
+    settings, planner, runner = _common.planner_and_runner(args)
     loop = asyncio.get_running_loop()
     jobs = 2 if args.smoke else args.jobs
     idle_seconds = 0.5 if args.smoke else 2.0
@@ -106,12 +100,17 @@ def _lag_row(label: str, lags: list[float]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parse = _common.parser("event_loop", __doc__.splitlines()[0])
-    parse.add_argument("--jobs", type=int, default=6, help="grids queued at once (default 6)")
+def add_interval_argument(parse: argparse.ArgumentParser) -> None:
+    """The probe's ``--interval``."""
     parse.add_argument(
         "--interval", type=float, default=0.005, help="probe sleep, seconds (default 0.005)"
     )
+
+
+def main() -> None:
+    parse = _common.parser("event_loop", __doc__.splitlines()[0])
+    parse.add_argument("--jobs", type=int, default=6, help="grids queued at once (default 6)")
+    add_interval_argument(parse)
     asyncio.run(measure(parse.parse_args()))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import _common
-from event_loop import probe
+from event_loop import add_interval_argument, probe
 
 # The generator is shared with the hypothesis test; the repository root holds ``tests``.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -83,9 +83,7 @@ def main() -> None:
     parse = _common.parser("fuzz", __doc__.splitlines()[0])
     parse.add_argument("--prompts", type=int, default=20_000, help="prompts (default 20000)")
     parse.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
-    parse.add_argument(
-        "--interval", type=float, default=0.005, help="probe sleep, seconds (default 0.005)"
-    )
+    add_interval_argument(parse)
     asyncio.run(measure(parse.parse_args()))
 
 

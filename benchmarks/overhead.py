@@ -29,15 +29,8 @@ async def measure(args: Any) -> None:
     import torch
 
     from imagine_bot.engine.control import JobControl
-    from imagine_bot.engine.gpu.models import ModelRegistry
-    from imagine_bot.plugins.manager import build_plugin_manager
-    from imagine_bot.plugins.planner import JobPlanner
-    from imagine_bot.plugins.runner import JobRunner
 
-    settings = _common.settings(args)
-    manager = build_plugin_manager(settings)
-    planner = JobPlanner(settings, manager)
-    runner = JobRunner(manager, ModelRegistry(settings))
+    _, planner, runner = _common.planner_and_runner(args)
     loop = asyncio.get_running_loop()
     cases = ("",) if args.smoke else FULL_CASES
     repeats = 2 if args.smoke else args.repeats

@@ -20,13 +20,8 @@ nothing and go to quota_throughput.smoke.json.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import multiprocessing
-import os
-import platform
 import queue
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -35,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+import _common
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support (and spawned writers inherit it)
 NAME = "quota_throughput"
@@ -56,16 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         row["x 1 writer"] = row["jobs/s"] / single["jobs/s"] if single else None
     mode = "threads" if args.threads else "processes"
-    report(args, rows, {"writers": writers, "jobs_per_writer": jobs, "mode": mode})
+    parameters = {"writers": writers, "jobs_per_writer": jobs, "mode": mode}
+    _common.report(NAME, args, COLUMNS, rows, parameters=parameters)
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    parse = argparse.ArgumentParser(prog=f"benchmarks/{NAME}.py", description=__doc__)
-    parse.add_argument("--smoke", action="store_true", help="tiny run for CI; timings mean nothing")
-    parse.add_argument(
-        "--out", type=Path, help=f"JSON output (default benchmarks/results/{NAME}.json)"
-    )
+    parse = _common.parser(NAME, __doc__ or "")
     parse.add_argument(
         "--writers", type=int, nargs="+", default=[1, 2, 4, 8], help="writer process counts"
     )
@@ -188,44 +181,6 @@ def percentile(ordered: list[float], fraction: float) -> float:
     """The nearest-rank percentile of sorted values."""
     rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[rank]
-
-
-def report(
-    args: argparse.Namespace, rows: list[dict[str, Any]], parameters: dict[str, Any]
-) -> None:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "| " + " | ".join("---" for _ in COLUMNS) + " |"]
-    lines += [
-        "| " + " | ".join(_cell(row.get(column)) for column in COLUMNS) + " |" for row in rows
-    ]
-    print("\n".join(lines))
-    payload = {
-        "benchmark": NAME,
-        "smoke": bool(args.smoke),
-        "command": " ".join(["python", f"benchmarks/{NAME}.py", *sys.argv[1:]]),
-        "machine": {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "cores": os.cpu_count(),
-            "load_average": [round(value, 2) for value in os.getloadavg()],
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "platform": platform.platform(),
-        },
-        "parameters": parameters,
-        "columns": list(COLUMNS),
-        "rows": rows,
-    }
-    out = args.out or RESULTS / (f"{NAME}.smoke.json" if args.smoke else f"{NAME}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {out}")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,13 @@ def test_env(data_dir: Path) -> dict[str, str]:
     return {**TEST_ENV, "IMAGINE_PATHS__DATA_DIR": str(data_dir)}
 
 
+@pytest.fixture
+def test_env_exported(test_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``test_env`` in this process's environment, for code that reads it (the CLI's main)."""
+    for key, value in test_env.items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture(scope="session")
 def settings(test_env: dict[str, str]) -> Settings:
     return load_settings(env=test_env)

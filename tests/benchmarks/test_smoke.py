@@ -1,9 +1,8 @@
 """Every benchmark script still runs: its ``--smoke`` mode, end to end, in a subprocess.
 
-Every ``benchmarks/*.py`` script is found and run (but those with a ``test_NAME_smoke.py`` of
-their own), so a new one is covered from the start. Nothing here asserts on time. Each run
-must exit cleanly, print its table and write JSON with the machine and its rows; ``CHECKS``
-adds what each script must have measured.
+Every ``benchmarks/*.py`` script is found and run, so a new one is covered from the start.
+Nothing here asserts on time. Each run must exit cleanly, print its table and write JSON with
+the machine and its rows; ``CHECKS`` adds what each script must have measured.
 """
 
 from __future__ import annotations
@@ -95,6 +94,33 @@ def check_fuzz(result: Result) -> None:
     assert result["summary"]["slowest plan ms"] > 0
 
 
+def check_defer_latency(result: Result) -> None:
+    phases = [row["phase"].split(" (")[0].split(",")[0] for row in result["rows"]]
+    assert phases == ["cold", "paced", "burst of 3", "U1 clicks"]
+    for row in result["rows"]:
+        # Smoke timings mean nothing: only that every interaction got an answer, in time or not.
+        assert row["answered"] + row["late (refused)"] == row["interactions"] > 0
+        if row["answered"]:
+            assert 0 < row["p50 ms"] <= row["p99 ms"] <= row["max ms"]
+
+
+def check_quota_throughput(result: Result) -> None:
+    assert [(row["writers"], row["jobs"]) for row in result["rows"]] == [(1, 5), (2, 10)]
+    for row in result["rows"]:
+        assert row["jobs/s"] > 0 and 0 < row["p50 ms"] <= row["p99 ms"] <= row["max ms"]
+    assert result["rows"][0]["x 1 writer"] == 1
+
+
+def check_upscale(result: Result) -> None:
+    rows = {row["model"]: row for row in result["rows"]}
+    assert set(rows) == {"general_x4v3", "x2plus"}
+    assert rows["general_x4v3"]["network"] == "SRVGGNetCompact x4"
+    assert rows["x2plus"]["network"] == "RRDBNet x2"
+    for row in rows.values():
+        assert row["output"] == "48x48" and row["seconds"] > 0
+    assert rows["general_x4v3"]["vs compact"] == 1
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
@@ -105,6 +131,9 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "preview": check_preview,
     "workers": check_workers,
     "fuzz": check_fuzz,
+    "defer_latency": check_defer_latency,
+    "quota_throughput": check_quota_throughput,
+    "upscale": check_upscale,
 }
 
 
@@ -113,16 +142,8 @@ def only_the_common_checks(result: Result) -> None:
 
 
 def scripts() -> list[str]:
-    """Every benchmark script but those with a smoke test of their own (test_NAME_smoke.py)."""
-    own = {
-        path.name.removeprefix("test_").removesuffix("_smoke.py")
-        for path in HERE.glob("test_*_smoke.py")
-    }
-    return sorted(
-        path.stem
-        for path in BENCHMARKS.glob("*.py")
-        if not path.stem.startswith("_") and path.stem not in own
-    )
+    """Every benchmark script (``_common.py`` and the like are not scripts)."""
+    return sorted(path.stem for path in BENCHMARKS.glob("*.py") if not path.stem.startswith("_"))
 
 
 @pytest.mark.slow

@@ -53,15 +53,10 @@ def test_pan_runs_from_the_installed_command(
         assert np.array_equal(kept, original[:, :100])
 
 
+@pytest.mark.usefixtures("test_env_exported")
 def test_vary_and_zoom_in_process(
-    test_env: dict[str, str],
-    picture: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    picture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for key, value in test_env.items():
-        monkeypatch.setenv(key, value)
     assert main(["vary", str(picture), "--strong", "-o", str(tmp_path / "vary")]) == 0
     images = written(capsys.readouterr().out, "image")
     assert [Image.open(path).size for path in images] == [(128, 128)] * 4
@@ -81,14 +76,10 @@ def test_vary_and_zoom_in_process(
         assert width % 64 == 0 and height % 64 == 0 and width * height <= 192 * 128
 
 
+@pytest.mark.usefixtures("test_env_exported")
 def test_a_file_that_is_no_image_is_a_plain_error(
-    test_env: dict[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for key, value in test_env.items():
-        monkeypatch.setenv(key, value)
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
     assert main(["vary", str(text)]) == 2

@@ -73,14 +73,10 @@ async def test_img2img_results_report_the_steps_that_ran(
     assert fields["Denoising strength"] == str(child.strength)
 
 
+@pytest.mark.usefixtures("test_env_exported")
 def test_image_commands_rerun_the_typed_prompt(
-    test_env: dict[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for key, value in test_env.items():
-        monkeypatch.setenv(key, value)
     typed = "a red cat::2 a blue dog::-0.5 --no fur --seed 8"
     assert main(["imagine", typed, "-o", str(tmp_path / "first")]) == 0
     first = [line.split()[1] for line in capsys.readouterr().out.splitlines() if "image:" in line]
