@@ -14,7 +14,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.access import place_refusal
 from imagine_bot.engine.errors import UserError
 
 if TYPE_CHECKING:
@@ -54,9 +53,7 @@ class Blend(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         images = [image for image in (image1, image2, image3, image4, image5) if image]
-        refusal = place_refusal(self.bot.app.settings.discord, interaction) or count_refusal(
-            len(images)
-        )
+        refusal = count_refusal(len(images))
         if refusal:
             await interaction.followup.send(refusal, ephemeral=True)
             return

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.access import may_press, place_refusal
+from imagine_bot.bot.access import answer_if_refused, may_press
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.describe import PROMPTS, Describer
 
@@ -71,14 +71,20 @@ class DescribeButton(
     ) -> DescribeButton:
         return cls(int(match["owner"]), int(match["index"]))
 
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """The server's channel rules, then only the member who asked may press."""
+        if not await answer_if_refused(interaction):
+            return False
+        bot: ImagineBot = interaction.client
+        if may_press(bot.app.settings.discord, interaction.user, self.owner_id):
+            return True
+        await interaction.response.send_message(
+            "Only the person who asked for these prompts can use their buttons.", ephemeral=True
+        )
+        return False
+
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: ImagineBot = interaction.client
-        if not may_press(bot.app.settings.discord, interaction.user, self.owner_id):
-            await interaction.response.send_message(
-                "Only the person who asked for these prompts can use their buttons.",
-                ephemeral=True,
-            )
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         prompts = prompts_in(interaction.message.content if interaction.message else "")
         chosen = list(prompts.values()) if self.index == ALL else [prompts.get(self.index, "")]
@@ -115,11 +121,10 @@ class Describe(commands.Cog):
         link: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        refusal = place_refusal(self.bot.app.settings.discord, interaction)
-        if refusal is None and (image is None) == (link is None):
-            refusal = "Give /describe an image or a link to one (not both)."
-        if refusal:
-            await interaction.followup.send(refusal, ephemeral=True)
+        if (image is None) == (link is None):
+            await interaction.followup.send(
+                "Give /describe an image or a link to one (not both).", ephemeral=True
+            )
             return
         url = image.url if image is not None else str(link).strip()
         try:
