@@ -35,7 +35,7 @@ from imagine_bot.plugins.runner import JobRunner
 from tests.engine.jobs import crash_child
 from tests.support.jobkit import until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ALICE = Requester(1)
 
 
