@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from imagine_bot.bot.web.metrics import BotMetrics
 from imagine_bot.config import Settings
 from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.images.fetch import ImageFetcher
@@ -24,6 +23,7 @@ from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
 if TYPE_CHECKING:
+    from imagine_bot.bot.web.metrics import BotMetrics
     from imagine_bot.engine.jobs.service import JobService
     from imagine_bot.plugins.runner import JobRunner
     from imagine_bot.workers import Workers
@@ -60,6 +60,8 @@ class ImagineApp(Planning):
 
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
+        # Only the full app serves metrics: planning (`imagine-bot parse`) never loads them.
+        from imagine_bot.bot.web.metrics import BotMetrics
         from imagine_bot.engine.jobs.service import JobService
         from imagine_bot.workers import build_workers
 
