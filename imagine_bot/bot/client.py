@@ -1,8 +1,9 @@
 """The Discord client: slash commands only, no privileged intents.
 
-It is handed the app and owns the Discord side of it: the desk that starts jobs and the
-watcher that keeps their messages up to date, both given the app explicitly; the features
-(``exts/<feature>/``) are extensions whose ``setup`` builds their cog from what it holds.
+It is handed the app and owns the Discord side of it: the desk that starts jobs, the watcher
+that keeps their messages up to date and the job buttons (``bot/jobs/``). The features
+(``exts/<feature>/``) are extensions loaded by dotted name, never imported: each ``setup``
+builds its cog from what the client holds and registers with the desk through its methods.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from discord.ext import commands
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.access import PlaceCheckedTree
 from imagine_bot.bot.errors import answer_failure
-from imagine_bot.bot.exts.imagine.desk import JobDesk
-from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.jobs.buttons import JobButton
+from imagine_bot.bot.jobs.desk import JobDesk
+from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.web import ops
 from imagine_bot.bot.web.server import WebServer
 
@@ -60,6 +62,7 @@ class ImagineBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.tree.error(answer_failure)
+        self.add_dynamic_items(JobButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if not self.serve:

@@ -20,6 +20,7 @@ INVITE_PERMISSIONS = discord.Permissions(274878024704)
 """The README's set: view channels, send messages (also in threads), embed links, attach files
 and read message history."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PAUSED_NOTE = "the queue is PAUSED (an admin's /admin pause; /admin resume starts it); "
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ async def log_in(bot: ImagineBot, token: str) -> None:
 
 
 def startup_line(bot: ImagineBot, app: ImagineApp) -> str:
-    """Who the bot is, where it runs, and how to add it to a server."""
+    """Who the bot is, where it runs, whether an admin paused the queue (kept across
+    restarts), and how to add it to a server."""
     user = bot.user
     assert user is not None and bot.application_id is not None, "only once ready"
     invite = discord.utils.oauth_url(
@@ -54,7 +56,7 @@ def startup_line(bot: ImagineBot, app: ImagineApp) -> str:
         f"imagine-bot: ready as {user} in {servers} server{'s' * (servers != 1)}; "
         f"{app.workers.where()}, "
         f"model {app.settings.default_model}, data {app.settings.paths.data_dir.resolve()}; "
-        f"invite: {invite}"
+        f"{PAUSED_NOTE if app.service.paused else ''}invite: {invite}"
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
+from imagine_bot.config.names import PRESET_NAME
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
@@ -358,6 +359,14 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+
+    @field_validator("models")
+    @classmethod
+    def _preset_names_fit_buttons(cls, models: dict[str, ModelPreset]) -> dict[str, ModelPreset]:
+        for name in models:
+            if refusal := PRESET_NAME.refusal(name):
+                raise ValueError(refusal)
+        return models
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

@@ -99,7 +99,7 @@ def collect_actions(manager: pluggy.PluginManager) -> ActionRegistry:
     try:
         manager.hook.imagine_register_actions(register=actions.register)
     except ValueError as exc:
-        raise PluginError(f"conflicting actions: {exc}") from exc
+        raise PluginError(f"a plugin registered an action that cannot be used: {exc}") from exc
     return actions
 
 

@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 from huggingface_hub.utils.tqdm import are_progress_bars_disabled, disable_progress_bars
 
+from imagine_bot.app import ImagineApp
+from imagine_bot.bot.client import ImagineBot
+from imagine_bot.bot.lifecycle import PAUSED_NOTE, startup_line
 from imagine_bot.config import load_settings
 from imagine_bot.engine.gpu.models import ModelRegistry
+from tests.bot.conftest import SIMCORD, World
 from tests.bot.test_real_socket import (
     SCRIPT,
     START_SECONDS,
@@ -131,3 +135,21 @@ def test_model_downloads_show_their_progress(test_env: dict[str, str]) -> None:
     disable_progress_bars()
     ModelRegistry(load_settings(env=test_env))
     assert not are_progress_bars_disabled()
+
+
+@SIMCORD
+async def test_a_pause_is_kept_across_a_restart_and_said_at_start_up(
+    world: World, app: ImagineApp
+) -> None:
+    """``/admin pause`` is stored: a new process starts paused, and its start-up line says so."""
+    bot = world.env.bot
+    assert isinstance(bot, ImagineBot)
+    assert PAUSED_NOTE not in startup_line(bot, app)
+    await app.service.pause()
+    restarted = ImagineApp.build(app.settings)  # the next process, on the same database
+    await restarted.start()
+    try:
+        assert restarted.service.paused
+        assert PAUSED_NOTE in startup_line(bot, restarted)
+    finally:
+        await restarted.stop()

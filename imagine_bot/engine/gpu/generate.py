@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.models import ModelRegistry
@@ -33,7 +33,8 @@ def image_to_image(
 ) -> list[Image.Image]:
     """Variations of ``source``: noised to ``spec.strength`` of the schedule, then denoised."""
     pipeline = models.variant(spec.model, "img2img")
-    image = fit(source, spec.width, spec.height)
+    # Cropped to the spec's ratio, not stretched: a Remix may have changed --ar.
+    image = ImageOps.fit(source.convert("RGB"), (spec.width, spec.height), Image.Resampling.LANCZOS)
     return run_pipeline(
         pipeline,
         spec,

@@ -32,6 +32,7 @@ from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.dispatch import Dispatcher
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
+from imagine_bot.engine.jobs.queue_state import store_pause, stored_pause
 from imagine_bot.engine.jobs.records import (
     RETRY_LIMIT,
     CancelledEvent,
@@ -128,6 +129,7 @@ class JobService:
         """
         self._loop = asyncio.get_running_loop()
         await self._db(upgrade, self.database)
+        self._dispatcher.paused = await self._db(stored_pause, self.database)
         async with self._order:
             requeued, failed = await self._db(self.store.recover)
             for record in failed:
@@ -150,10 +152,12 @@ class JobService:
             self.database.dispose()
 
     async def pause(self) -> None:
-        """Start no new jobs (the running ones finish) until ``resume``; not persisted."""
+        """Start no new jobs (the running ones finish) until ``resume``, across restarts."""
+        await self._db(store_pause, self.database, True)
         self._dispatcher.paused = True
 
     async def resume(self) -> None:
+        await self._db(store_pause, self.database, False)
         self._dispatcher.paused = False
         self._dispatcher.wake()
 

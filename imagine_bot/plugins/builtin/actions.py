@@ -41,9 +41,12 @@ def reroll(draft: DraftSpec, request: ActionRequest) -> None:
 def vary(strength: Callable[[ActionRequest], float]) -> Callable[[DraftSpec, ActionRequest], None]:
     def prepare(draft: DraftSpec, request: ActionRequest) -> None:
         draft.strength = strength(request)
-        draft.width, draft.height = diffusion_size(
-            request.parent.width, request.parent.height, request.budget
-        )
+        # A Remix that changed --ar leaves the size to it (the aspect transform): the source
+        # is re-framed to the new ratio on the worker instead of the edit being ignored.
+        if draft.flag("ar") == request.parent.flags.get("ar", draft.flag_defaults.get("ar")):
+            draft.width, draft.height = diffusion_size(
+                request.parent.width, request.parent.height, request.budget
+            )
         new_seed(draft)
 
     return prepare

@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from imagine_bot.bot.access import answer_if_refused, may_press
-from imagine_bot.engine.errors import UserError
+from imagine_bot.bot.errors import answer_failure
 from imagine_bot.engine.gpu.describe import PROMPTS, Describer
 
 if TYPE_CHECKING:
@@ -91,7 +91,10 @@ class DescribeButton(
         if not all(chosen):
             await interaction.followup.send("That prompt is no longer readable.", ephemeral=True)
             return
-        await bot.desk.imagine_prompts(interaction, chosen)
+        try:
+            await bot.desk.imagine_prompts(interaction, chosen)
+        except Exception as error:  # a DynamicItem's errors reach no handler: answer here
+            await answer_failure(interaction, error)
 
 
 def answer_view(owner_id: int) -> discord.ui.View:
@@ -127,11 +130,7 @@ class Describe(commands.Cog):
             )
             return
         url = image.url if image is not None else str(link).strip()
-        try:
-            prompts = await self._describe(url)
-        except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
-            return
+        prompts = await self._describe(url)
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
         await channel.send(

@@ -53,10 +53,16 @@ def _add_flagged(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE jobs ADD COLUMN flagged TEXT NOT NULL DEFAULT '[]'"))
 
 
+def _add_queue_state(connection: Connection) -> None:
+    # checkfirst: a database created at this version already has it (v1 creates current tables).
+    SQLModel.metadata.create_all(connection, tables=[tables.QueueStateRow.__table__])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
     Migration(2, "job specs without the unused extras field", _drop_spec_extras),
     Migration(3, "jobs.flagged: the images the safety classifier flagged", _add_flagged),
+    Migration(4, "queue_state: /admin pause survives a restart", _add_queue_state),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -127,7 +127,16 @@ class LedgerRow(SQLModel, table=True):
     note: str = Field(default="", sa_type=Text)
 
 
+class QueueStateRow(SQLModel, table=True):
+    """What an admin set for the whole queue, kept across restarts: one row, or none yet."""
+
+    __tablename__ = "queue_state"
+
+    id: int = Field(default=1, primary_key=True)
+    paused: bool = False
+
+
 TABLES = [
     SQLModel.metadata.tables[str(model.__tablename__)]
-    for model in (UserRow, MacroRow, JobRow, ImageRow, LedgerRow)
+    for model in (UserRow, MacroRow, JobRow, ImageRow, LedgerRow, QueueStateRow)
 ]

@@ -58,7 +58,8 @@ async def test_a_marked_region_is_queued_for_the_member_and_its_result_posted(
     assert f"select:{job.id}:1" in button_ids(message)  # a grid with its own buttons
 
     again = await post(url, "a red lighthouse at dusk --seed 5", mask_png())
-    assert again == (409, "That is already started.")
+    status, told = again
+    assert (status, told) == (409, f"That job is already started: {message.jump_url}")
     assert len(await children_of(app, single.job_id, world.alice.id)) == 1
 
 
