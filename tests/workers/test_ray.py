@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.jobs.records import ProgressEvent, QueuedEvent, SucceededEvent
+from imagine_bot.engine.jobs.records import FailedEvent, ProgressEvent, QueuedEvent, SucceededEvent
 from imagine_bot.engine.spec import JobState
 from imagine_bot.workers.ray import RayWorkerPool
-from tests.support.jobkit import tuned, until
+from tests.support.jobkit import make_spec, tuned, until
 from tests.support.workerkit import ALICE, Bench, two_members_at_once_then_cancel
 
 ray = pytest.importorskip("ray")
@@ -31,8 +31,15 @@ def cluster() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def pool(settings: Settings, cluster: None) -> Iterator[RayWorkerPool]:
-    workers = RayWorkerPool(tuned(settings, workers=RAY_WORKERS))
+def pool(
+    settings: Settings, cluster: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RayWorkerPool]:
+    # "broken": a preset whose folder holds no model, to fail on the worker.
+    broken = settings.models["tiny"].model_copy(
+        update={"source": str(tmp_path_factory.mktemp("srv-broken-weights"))}
+    )
+    with_broken = settings.model_copy(update={"models": {**settings.models, "broken": broken}})
+    workers = RayWorkerPool(tuned(with_broken, workers=RAY_WORKERS))
     workers.start()
     yield workers
     workers.close()
@@ -74,3 +81,14 @@ async def test_a_killed_actor_requeues_its_job_which_completes_once_on_the_other
     assert f"GPU worker {killed} died mid-job" in caplog.text
     await until(lambda: pool.capacity == 2, timeout=240)  # Ray restarted it
     assert f"GPU worker {killed} is back" in caplog.text
+
+
+async def test_a_model_that_fails_to_load_on_an_actor_reaches_the_member_as_one_sentence(
+    bench: Bench,
+) -> None:
+    (job,) = await bench.service.submit(ALICE, [make_spec(1, model="broken")])
+    await bench.wait(FailedEvent, job.id)
+    (failed,) = bench.seen(FailedEvent, job.id)
+    assert failed.cause == "ModelUnavailable"  # not RaySystemError: the error survived pickle
+    assert failed.error.startswith("The model 'broken' could not be loaded on this server")
+    assert len(failed.error) < 200 and "srv-broken-weights" not in failed.error

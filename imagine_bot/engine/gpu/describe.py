@@ -24,7 +24,7 @@ from transformers import BlipForConditionalGeneration, BlipProcessor, CLIPModel,
 
 from imagine_bot.config import Settings
 from imagine_bot.config.describe import DescribeSettings
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.models import LOADING, resolve_device
 
@@ -179,9 +179,13 @@ def _load(setting: str, source: str, cls: Any) -> Any:
     try:
         return cls.from_pretrained(source, **keywords)
     except (OSError, ValueError, KeyError) as exc:
-        raise UserError(
-            f"/describe could not load {cls.__name__} from {source}: {exc}. Check {setting} "
-            "in the settings (models from the hub need network access once)."
+        raise ModelUnavailable(
+            f"/describe {cls.__name__}",
+            source,
+            str(exc),
+            setting,
+            sentence="/describe's models could not be loaded on this server; "
+            "the admin can find why in the bot's log.",
         ) from exc
 
 
