@@ -116,6 +116,19 @@ class QueueFull(UserError):
         )
 
 
+class DescribeBusy(UserError):
+    """The member already has as many /describe requests queued or running as allowed."""
+
+    def __init__(self, *, pending: int, limit: int) -> None:
+        self.pending = pending
+        self.limit = limit
+        """``describe.max_per_member``."""
+        super().__init__(
+            f"You already have {pending} images being described, the most allowed at once. "
+            "Wait for one to finish."
+        )
+
+
 class QuotaExceeded(UserError):
     """The member's GPU time for this period is used up (or their tier lacks the lane)."""
 

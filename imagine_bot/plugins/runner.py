@@ -15,6 +15,7 @@ import pluggy
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.batch import generate_batch
+from imagine_bot.engine.gpu.describe import Describer
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import share
@@ -38,6 +39,8 @@ class JobRunner:
         )
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._describer: Describer | None = None
+        """/describe's models, loaded by the first /describe job this worker runs."""
 
     def submit(self, spec: GenerationSpec, control: JobControl) -> Future[GenerationResult]:
         """Queue ``spec`` on the GPU worker; the future resolves to the post-processed result."""
@@ -73,6 +76,8 @@ class JobRunner:
 
     def _generate(self, spec: GenerationSpec, control: JobControl) -> GenerationResult:
         started = time.perf_counter()
+        if spec.kind == "describe":
+            return self._describe(spec, started)
         images = self.manager.hook.imagine_generate(spec=spec, models=self.models, control=control)
         if images is None:
             raise RuntimeError("no plugin implements imagine_generate")
@@ -103,6 +108,17 @@ class JobRunner:
                 outcome.gpu_seconds = seconds
             outcomes.append(outcome)
         return outcomes
+
+    def _describe(self, spec: GenerationSpec, started: float) -> GenerationResult:
+        if spec.source is None:
+            raise ValueError("a /describe job names no stored image")
+        if self._describer is None:
+            models = self.models
+            self._describer = Describer(models.settings.describe, models.device, models.dtype)
+        prompts = self._describer.describe(self.models.store.open(spec.source.sha256))
+        result = GenerationResult(spec, [], prompts)
+        result.gpu_seconds = time.perf_counter() - started
+        return result
 
     def _postprocess(
         self, spec: GenerationSpec, control: JobControl, images: list[Any]
