@@ -14,13 +14,11 @@ from typing import Any, TypeVar
 import pluggy
 
 from imagine_bot.engine.control import JobCancelled, JobControl
-from imagine_bot.engine.gpu.batch import generate_batch
 from imagine_bot.engine.gpu.describe import Describer
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import share
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
-from imagine_bot.plugins.manager import BUILTIN_PREFIX
 
 T = TypeVar("T")
 
@@ -88,14 +86,15 @@ class JobRunner:
     def _generate_batch(
         self, specs: Sequence[GenerationSpec], controls: Sequence[JobControl]
     ) -> list[Outcome]:
-        if len(specs) == 1 or not self._builtin_generate():
-            # A plugin's own generate stage takes one spec at a time.
+        if len(specs) == 1 or not self._generate_stage_batches():
             return [
                 _outcome(self._generate, spec, control)
                 for spec, control in zip(specs, controls, strict=True)
             ]
         started = time.perf_counter()
-        batch = generate_batch(specs, self.models, controls)
+        batch = self.manager.hook.imagine_generate_batch(
+            specs=specs, models=self.models, controls=controls
+        )
         outcomes: list[Outcome] = []
         for spec, control, images, seconds in zip(
             specs, controls, batch, share(time.perf_counter() - started, specs), strict=True
@@ -128,9 +127,13 @@ class JobRunner:
         self.manager.hook.imagine_postprocess(result=result, models=self.models)
         return result
 
-    def _builtin_generate(self) -> bool:
-        impls = self.manager.hook.imagine_generate.get_hookimpls()
-        return [impl.plugin_name for impl in impls] == [f"{BUILTIN_PREFIX}generate"]
+    def _generate_stage_batches(self) -> bool:
+        """Whether the plugin whose ``imagine_generate`` runs first (pluggy calls the last
+        registered first) also implements ``imagine_generate_batch``."""
+        hook = self.manager.hook
+        generates = hook.imagine_generate.get_hookimpls()
+        batches = {impl.plugin_name for impl in hook.imagine_generate_batch.get_hookimpls()}
+        return bool(generates) and generates[-1].plugin_name in batches
 
 
 def _outcome(function: Callable[..., GenerationResult], *args: Any) -> Outcome:
