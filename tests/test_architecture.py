@@ -202,6 +202,18 @@ def test_a_package_never_loads(package: str, forbidden: set[str]) -> None:
     assert {module: names for module, names in found.items() if names} == {}
 
 
+def test_every_gpu_module_needs_torch() -> None:
+    """``engine/gpu`` means "imports torch": numpy/PIL-only code (geometry, grids) lives in
+    ``engine/images``, where the event loop may use it without loading torch."""
+    light = [
+        module
+        for module, path in modules().items()
+        if within(module, "imagine_bot.engine.gpu") and path.name != "__init__.py"
+        if not loads(module, RUNS) & TORCH
+    ]
+    assert light == []
+
+
 def test_only_the_bot_imports_discord() -> None:
     wrong = [
         f"{module}:{found.line}"
@@ -305,7 +317,6 @@ def test_no_extension_imports_another() -> None:
     assert wrong == []
 
 
-@pytest.mark.xfail(strict=True, reason="describe moves to a worker in branch workroom")
 def test_the_bot_process_loads_no_torch() -> None:
     """Every module of the bot process, imported for real in a fresh interpreter: GPU work runs
     on workers, so the bot never pays torch's start-up nor needs a GPU stack (with Ray it has

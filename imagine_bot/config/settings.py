@@ -288,6 +288,8 @@ class QuotaTier(_Section):
     period: Period = "daily"
     relax: bool = True
     """Whether relax mode is allowed, and so the fallback when fast time runs out."""
+    describe: Literal["charged", "free"] = "free"
+    """Whether /describe's GPU time counts against ``budget`` (it is short: seconds a call)."""
 
 
 class QuotaSettings(_Section):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -220,7 +220,13 @@ class DraftSpec(BaseModel):
         )
 
 
-GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale"]
+GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "describe"]
+
+DESCRIBE = "describe"
+"""The action of a /describe job: the worker writes prompts for ``source`` instead of images."""
+DESCRIBE_MODEL = "/describe"
+"""The ``model`` of a /describe job: no preset can have this name, so GPU-time estimates of
+image jobs and of /describe jobs never mix."""
 
 
 class GenerationSpec(_Frozen):
@@ -292,7 +298,7 @@ class GenerationSpec(_Frozen):
         """The sampling steps that really run: an image-to-image pass at ``strength`` runs
         that share of ``steps`` (as diffusers does), ``--stop`` ends early, a pure upscale runs
         none."""
-        if self.kind == "upscale" and self.strength is None:
+        if self.kind == "describe" or (self.kind == "upscale" and self.strength is None):
             return 0
         scheduled = self.steps
         if self.source is not None:
@@ -303,6 +309,8 @@ class GenerationSpec(_Frozen):
     @property
     def kind(self) -> GenerateKind:
         """Which pipeline the generate stage runs for this spec."""
+        if self.action == DESCRIBE:
+            return "describe"
         if self.source is None:
             return "txt2img"
         if self.upscale is not None:
@@ -361,8 +369,10 @@ and ``negative_prompt``); seeds and the ``ACTION_FIELDS`` are the action's to se
 class GenerationResult:
     """What the worker produced for one spec; post-process hooks add to it in place."""
 
-    def __init__(self, spec: GenerationSpec, images: list[Image.Image]) -> None:
-        if len(images) != len(spec.seeds):
+    def __init__(
+        self, spec: GenerationSpec, images: list[Image.Image], texts: Sequence[str] = ()
+    ) -> None:
+        if spec.kind != "describe" and len(images) != len(spec.seeds):
             raise RuntimeError(
                 f"the generate stage returned {len(images)} images for {len(spec.seeds)} seeds"
             )
@@ -377,4 +387,6 @@ class GenerationResult:
         """What the user should know about how it was made (e.g. an upscaler fallback)."""
         self.flagged: list[int] = []
         """The images (1-based, grid order) the safety classifier flagged."""
+        self.texts = list(texts)
+        """What a /describe job wrote: its prompts."""
         self.gpu_seconds = 0.0

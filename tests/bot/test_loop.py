@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.images.decode import ImageFetchError
 from imagine_bot.engine.images.fetch import ImageFetcher
 from imagine_bot.engine.jobs.records import JobRecord, Requester
+from imagine_bot.engine.spec import JobState
 from tests.bot.conftest import SIMCORD, World, button_ids
 from tests.support.tiny_adapter import adapter_env, tiny_adapter
 from tests.support.tiny_describe import describe_env
@@ -66,6 +68,8 @@ def bot_settings(
     env["IMAGINE_FETCH__ALLOWED_HOSTS"] = '["cdn.simcord.invalid"]'
     if getattr(request, "param", "adapter") == "adapter":
         env.update(adapter_env(tiny_adapter(models)))
+    if getattr(request, "param", "adapter") == "no describe models":
+        env["IMAGINE_DESCRIBE__CAPTION_MODEL"] = str(tmp_path / "srv" / "blip-not-downloaded")
     return load_settings(env=env)
 
 
@@ -272,14 +276,22 @@ async def test_describe_gives_four_prompts_and_each_button_imagines_one(
     assert all(prompt.endswith(" --ar 3:2") for prompt in prompts.values())
     owner = world.alice.id
     assert button_ids(answer) == [f"describe:{owner}:{k}" for k in (1, 2, 3, 4, 0)]
+    # A job like any other, run by the local GPU worker, its prompts stored with it.
+    (described,) = await jobs(app, world)
+    assert described.action == "describe" and described.state == JobState.DELIVERED
+    assert list(described.texts) == list(prompts.values()) and described.gpu_seconds
     await world.env.restart_bot(ImagineBot(app))  # the buttons need nothing but the message
     await hold()
     await world.alice.click(answer, label="3")
-    (job,) = await jobs(app, world)
+    (job,) = [other for other in await jobs(app, world) if other.id != described.id]
     assert job.spec.prompt == prompts[3].removesuffix(" --ar 3:2")
     assert job.spec.flags == {"ar": "3:2"}
     await world.alice.click(answer, label="Imagine all")
-    queued = [other.spec.prompt for other in await jobs(app, world) if other.id != job.id]
+    queued = [
+        other.spec.prompt
+        for other in await jobs(app, world)
+        if other.id not in (job.id, described.id)
+    ]
     assert sorted(queued) == sorted(prompt.removesuffix(" --ar 3:2") for prompt in prompts.values())
 
 
@@ -308,6 +320,22 @@ async def test_describe_refuses_bad_input_in_one_line(
     assert result.ephemeral and result.response is not None
     assert words in result.response.content and "\n" not in result.response.content
     assert len(bot_messages(world)) == before and await jobs(app, world) == []
+
+
+@pytest.mark.parametrize("bot_settings", ["no describe models"], indirect=True)
+async def test_describe_without_its_models_says_so_in_a_sentence_and_logs_why(
+    world: World, app: ImagineApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = len(bot_messages(world))
+    with caplog.at_level(logging.ERROR):
+        result = await describe(world, image=("view.png", png((20, 120, 200))))
+    assert result.response is not None and result.ephemeral
+    sentence = result.response.content
+    assert sentence.startswith("/describe's models could not be loaded") and len(sentence) < 200
+    assert "blip-not-downloaded" not in sentence and len(bot_messages(world)) == before
+    assert "blip-not-downloaded" in caplog.text and "describe.caption_model" in caplog.text
+    (failed,) = await jobs(app, world)
+    assert failed.state == JobState.FAILED and failed.charged_seconds is None
 
 
 # --- /blend ----------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from PIL import Image, ImageOps
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.models import ModelRegistry
-from imagine_bot.engine.gpu.outpaint import composite, feather_band, prepare
-from imagine_bot.engine.gpu.region import prepare_region
 from imagine_bot.engine.gpu.sampling import run_pipeline
+from imagine_bot.engine.images.outpaint import composite, feather_band, prepare
+from imagine_bot.engine.images.region import prepare_region
 from imagine_bot.engine.spec import GenerationSpec
 
 

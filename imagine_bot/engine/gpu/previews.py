@@ -16,7 +16,7 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from imagine_bot.engine.gpu.conditioning import SDXL_PIPELINES
-from imagine_bot.engine.gpu.grid import make_grid
+from imagine_bot.engine.images.grid import make_grid
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ class WorkOutput:
     """What the member should know about how it was made (e.g. an upscaler fallback)."""
     flagged: tuple[int, ...] = ()
     """The images (1-based) the safety classifier flagged."""
+    texts: tuple[str, ...] = ()
+    """What a /describe job wrote."""
 
 
 @runtime_checkable
@@ -104,15 +106,15 @@ def share(seconds: float, batch: Sequence[GenerationSpec]) -> list[float]:
 
 def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOutput:
     """``result`` as PNG bytes; on a CPU thread of the worker, never the one driving the GPU."""
-    texts = result.parameters or [""] * len(result.images)
+    parameters = result.parameters or [""] * len(result.images)
     chunks = result.png_text
     images = tuple(
         EncodedImage(png_bytes(image, text, chunks), image.width, image.height)
-        for image, text in zip(result.images, texts, strict=True)
+        for image, text in zip(result.images, parameters, strict=True)
     )
     grid = result.grid
     encoded_grid = (
-        None if grid is None else EncodedImage(png_bytes(grid, texts[0], chunks), *grid.size)
+        None if grid is None else EncodedImage(png_bytes(grid, parameters[0], chunks), *grid.size)
     )
     return WorkOutput(
         images,
@@ -121,6 +123,7 @@ def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOut
         worker,
         tuple(result.warnings),
         tuple(result.flagged),
+        tuple(result.texts),
     )
 
 

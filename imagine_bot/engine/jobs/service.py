@@ -236,6 +236,26 @@ class JobService:
     async def job(self, job_id: str) -> JobRecord | None:
         return await self._db(self.store.job, job_id)
 
+    async def finished(self, job_id: str) -> JobRecord:
+        """Wait for ``job_id`` to end (succeeded, failed or cancelled) and return it."""
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def listen(event: JobEvent) -> None:
+            if event.job.id == job_id and not event.job.pending and not ended.done():
+                ended.set_result(None)
+
+        unsubscribe = self.subscribe(listen)
+        try:
+            record = await self.job(job_id)  # it may have ended before we listened
+            while record is not None and record.pending:
+                await ended
+                record = await self.job(job_id)
+        finally:
+            unsubscribe()
+        if record is None:
+            raise KeyError(job_id)
+        return record
+
     async def jobs_of(
         self, user_id: int, states: Iterable[str] | None = None, *, limit: int = 100
     ) -> list[JobRecord]:

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.gpu.outpaint import Direction, plan_pan, plan_square, plan_zoom
+from imagine_bot.engine.images.outpaint import Direction, plan_pan, plan_square, plan_zoom
 from imagine_bot.engine.spec import SEED_LIMIT, DraftSpec, GenerationSpec
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.actions import Action, ActionRequest

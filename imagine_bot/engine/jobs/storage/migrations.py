@@ -47,22 +47,32 @@ def _drop_spec_extras(connection: Connection) -> None:
     )
 
 
-def _add_flagged(connection: Connection) -> None:
-    # A database created at this version already has the column (v1 creates current tables).
-    if "flagged" not in {column["name"] for column in inspect(connection).get_columns("jobs")}:
-        connection.execute(text("ALTER TABLE jobs ADD COLUMN flagged TEXT NOT NULL DEFAULT '[]'"))
+def _add_json_list(column: str) -> Callable[[Connection], None]:
+    def add(connection: Connection) -> None:
+        # A database created at this version already has it (v1 creates current tables).
+        if column not in {found["name"] for found in inspect(connection).get_columns("jobs")}:
+            connection.execute(
+                text(f"ALTER TABLE jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT '[]'")
+            )
+
+    return add
 
 
 def _add_queue_state(connection: Connection) -> None:
     # checkfirst: a database created at this version already has it (v1 creates current tables).
-    SQLModel.metadata.create_all(connection, tables=[tables.QueueStateRow.__table__])
+    SQLModel.metadata.create_all(
+        connection, tables=[SQLModel.metadata.tables[tables.QueueStateRow.__tablename__]]
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
     Migration(2, "job specs without the unused extras field", _drop_spec_extras),
-    Migration(3, "jobs.flagged: the images the safety classifier flagged", _add_flagged),
+    Migration(
+        3, "jobs.flagged: the images the safety classifier flagged", _add_json_list("flagged")
+    ),
     Migration(4, "queue_state: /admin pause survives a restart", _add_queue_state),
+    Migration(5, "jobs.texts: the prompts a /describe job wrote", _add_json_list("texts")),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -86,6 +86,8 @@ class JobRow(SQLModel, table=True):
     warnings: str = Field(default="[]", sa_type=Text)
     images: str = Field(default="[]", sa_type=Text)
     flagged: str = Field(default="[]", sa_type=Text)
+    texts: str = Field(default="[]", sa_type=Text)
+    """A /describe job's prompts (JSON list)."""
     """JSON list of the images (1-based) the safety classifier flagged."""
     grid_sha: str | None = Field(default=None, max_length=64)
 
