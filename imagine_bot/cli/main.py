@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from imagine_bot import __version__
 from imagine_bot.cli.local import add_local_commands
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagine-bot", description="A self-hosted, Midjourney-style image bot."
     )
+    parser.add_argument("--version", action="version", version=f"imagine-bot {__version__}")
     parser.add_argument(
         "--config",
         type=Path,
