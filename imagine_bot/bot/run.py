@@ -51,7 +51,6 @@ async def run_bot(settings: Settings) -> None:
     try:
         async with ImagineBot(app) as bot:
             await log_in(bot, token)
-            discord.utils.setup_logging(level=logging.INFO)
             app.start_workers()
             await serve(bot, app)
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from imagine_bot import __version__
 from imagine_bot.cli.local import add_local_commands
+from imagine_bot.cli.logs import configure_logging
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.errors import ModelUnavailable, UserError
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from imagine_bot.bot.run import run_bot
 
+    configure_logging(settings.logging)
     asyncio.run(run_bot(settings))
     return 0
 
@@ -80,6 +82,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from imagine_bot.bot.run import sync_commands
 
+    configure_logging(settings.logging)
     count = asyncio.run(sync_commands(settings, args.guild))
     print(f"synced {count} commands" + (f" to server {args.guild}" if args.guild else ""))
     return 0
