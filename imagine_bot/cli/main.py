@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imagine_bot import __version__
+from imagine_bot.cli.admin import add_admin_commands
 from imagine_bot.cli.local import add_local_commands
-from imagine_bot.cli.logs import configure_logging
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.errors import ModelUnavailable, UserError
@@ -68,13 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     plugins.set_defaults(command=_plugins)
     add_storage_commands(commands)
+    add_admin_commands(commands)
     return parser
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from imagine_bot.bot.run import run_bot
 
-    configure_logging(settings.logging)
     asyncio.run(run_bot(settings))
     return 0
 
@@ -82,7 +82,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from imagine_bot.bot.run import sync_commands
 
-    configure_logging(settings.logging)
     count = asyncio.run(sync_commands(settings, args.guild))
     print(f"synced {count} commands" + (f" to server {args.guild}" if args.guild else ""))
     return 0

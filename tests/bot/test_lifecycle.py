@@ -135,7 +135,13 @@ def test_start_up_line_then_sigterm_requeues_the_running_job(
 def test_a_lost_gateway_is_503_and_one_line_per_reconnect(
     fake: FakeDiscord, test_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**env_for(fake, test_env, tmp_path / "data"), "IMAGINE_ENGINE__WARM_UP": "false"}
+    lora = tmp_path / "gone.safetensors"  # a broken path is logged at start, naming the setting
+    env = {
+        **env_for(fake, test_env, tmp_path / "data"),
+        "IMAGINE_ENGINE__WARM_UP": "false",
+        "IMAGINE_LORAS__GONE__SOURCE": str(lora),
+        "IMAGINE_LORAS__GONE__FAMILY": "tiny",
+    }
     bot = BotProcess(["run"], env, tmp_path / "bot.log")
     try:
         wait_ready(fake, bot)
@@ -163,6 +169,8 @@ def test_a_lost_gateway_is_503_and_one_line_per_reconnect(
     finally:
         bot.stop()
     assert "Traceback" not in output, output[-3000:]
+    broken = f"ERROR   imagine_bot.bot.run: loras.gone.source: the file {lora} does not exist"
+    assert broken in output
     assert all(
         re.search(r"WARNING discord\.client: lost the connection to Discord's gateway \(\w+", ln)
         and re.search(r"reconnecting in \d+ s$", ln)

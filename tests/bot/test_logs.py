@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from imagine_bot.cli.logs import configure_logging
+from imagine_bot.bot.logs import configure_logging
 from imagine_bot.config.logs import LogSettings
 
 

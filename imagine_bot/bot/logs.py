@@ -1,5 +1,5 @@
-"""The log of ``imagine-bot run`` and ``sync``: the ``[logging]`` level, plain or JSON lines on
-stderr, and discord.py's gateway reconnects as one line each instead of a traceback."""
+"""The log of ``imagine-bot run``: the ``[logging]`` level, plain or JSON lines on stderr, and
+discord.py's gateway reconnects as one line each instead of a traceback."""
 
 from __future__ import annotations
 
