@@ -57,6 +57,7 @@ class ImagineBot(commands.Bot):
         self.web = WebServer(app)
         """Extensions add their pages in ``setup``; it starts once they are all loaded."""
         self.web.add_routes(ops.routes)
+        self.web.gateway_connected = self.gateway_connected
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -78,6 +79,10 @@ class ImagineBot(commands.Bot):
             self._unsubscribe()
         await self.web.stop()
         await super().close()
+
+    def gateway_connected(self) -> bool:
+        """Past READY with the gateway's socket open: False while discord.py reconnects."""
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
 
     def commands_fingerprint(self) -> str:
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]

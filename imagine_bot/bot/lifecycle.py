@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
 import aiohttp
 import discord
@@ -52,10 +51,11 @@ def startup_line(bot: ImagineBot, app: ImagineApp) -> str:
         scopes=("bot", "applications.commands"),
     )
     servers = len(bot.guilds)
+    web = f"web {bot.web.base_url}, " if app.settings.web.enabled else ""
     return (
-        f"imagine-bot: ready as {user} in {servers} server{'s' * (servers != 1)}; "
+        f"ready as {user} in {servers} server{'s' * (servers != 1)}; "
         f"{app.workers.where()}, "
-        f"model {app.settings.default_model}, data {app.settings.paths.data_dir.resolve()}; "
+        f"model {app.settings.default_model}, {web}data {app.settings.paths.data_dir.resolve()}; "
         f"{PAUSED_NOTE if app.service.paused else ''}invite: {invite}"
     )
 
@@ -89,4 +89,4 @@ def _stop_on(number: signal.Signals, stop: asyncio.Event) -> None:
 
 async def _announce(bot: ImagineBot, app: ImagineApp) -> None:
     await bot.wait_until_ready()
-    print(startup_line(bot, app), file=sys.stdout, flush=True)
+    log.info("%s", startup_line(bot, app))

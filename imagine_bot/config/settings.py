@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
+from imagine_bot.config.logs import LogSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.names import PRESET_NAME
 from imagine_bot.config.safety import SafetySettings
@@ -359,6 +360,7 @@ class Settings(_Section):
     quota: QuotaSettings = QuotaSettings()
     workers: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
+    logging: LogSettings = LogSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SECRET_ENV = "IMAGINE_WEB_SECRET"
@@ -37,9 +40,31 @@ class WebSettings(BaseModel):
         return value.rstrip("/")
 
     @property
+    def public_url_warning(self) -> str | None:
+        """A sentence when the server listens beyond this machine while links point back at
+        it (``public_url`` left at localhost on a server): members' browsers would open their
+        own computer. None otherwise."""
+        if _is_loopback(self.host) or not _is_loopback(urlsplit(self.public_url).hostname or ""):
+            return None
+        return (
+            f"web.listen is {self.listen}, reachable from other machines, but web.public_url "
+            f"is {self.public_url}: links in Discord open members' own computers. Set [web] "
+            "public_url to the address their browsers reach (your reverse proxy's https:// URL)."
+        )
+
+    @property
     def host(self) -> str:
         return self.listen.rpartition(":")[0].strip("[]")
 
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -43,6 +43,8 @@ class WebServer:
         self.application.router.add_static(STATIC_PREFIX, STATIC_DIR)
         self._runner: web.AppRunner | None = None
         self._bound_url: str | None = None
+        self.gateway_connected: Callable[[], bool] | None = None
+        """Set by the Discord client: is it connected to Discord's gateway now? (``/healthz``)"""
 
     def add_routes(self, routes: Iterable[web.AbstractRouteDef]) -> None:
         """Add a page module's routes (an ``aiohttp.web.RouteTableDef``); before ``start``."""
@@ -74,6 +76,8 @@ class WebServer:
         host, port = self._runner.addresses[0][:2]
         self._bound_url = f"http://{host}:{port}"
         log.info("web server on %s (links point at %s)", self._bound_url, self.base_url)
+        if (warning := self.settings.public_url_warning) is not None:
+            log.warning("%s", warning)
 
     async def stop(self) -> None:
         if self._runner is not None:
