@@ -23,6 +23,15 @@ class WebSettings(BaseModel):
     link_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
     max_upload_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     """The largest request body the server reads (a mask upload, a form)."""
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    """A connection that has not sent a request's headers this long after opening (or after
+    the previous answer) is closed."""
+    body_timeout_s: float = Field(30.0, gt=0, le=600)
+    """A request whose body has not arrived whole this long after its headers is answered 408
+    and closed."""
+    max_connections: int = Field(256, ge=1, le=65536)
+    """Connections open at once; the next is answered 503 and closed (each holds a file
+    descriptor, which the bot also needs for its jobs)."""
 
     @field_validator("listen")
     @classmethod
