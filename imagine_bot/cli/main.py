@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imagine_bot.cli.local import add_local_commands
+from imagine_bot.cli.provenance import add_provenance_commands
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.errors import ModelUnavailable, UserError
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     plugins.set_defaults(command=_plugins)
     add_storage_commands(commands)
+    add_provenance_commands(commands)
     return parser
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
+from imagine_bot.config.provenance import ProvenanceSettings
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
@@ -358,6 +359,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+    provenance: ProvenanceSettings = ProvenanceSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:
