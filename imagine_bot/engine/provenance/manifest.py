@@ -58,7 +58,12 @@ class ContentRecord:
                 None,
             )
         )
-        with signer, c2pa.Builder(self._manifest(title)) as builder:
+        # The ingredients' validation is recorded in the manifest: against our own root, so a
+        # parent we signed reads as trusted there, as it does to a verifier who trusts us.
+        trust = {"trust_anchors": self.credentials.root.decode()}
+        settings = c2pa.Settings.from_dict({"verify": {"verify_trust": True}, "trust": trust})
+        context = c2pa.Context(settings, signer)  # takes the signer over
+        with context, c2pa.Builder(self._manifest(title), context) as builder:
             if self.parent is not None:
                 ingredient = {
                     "title": self.parent.title,
@@ -70,7 +75,7 @@ class ContentRecord:
                 ingredient = {"title": f"image {index}", "relationship": "componentOf"}
                 builder.add_ingredient(ingredient, PNG, io.BytesIO(component))
             signed = io.BytesIO()
-            builder.sign(signer, PNG, io.BytesIO(png), signed)
+            builder.sign(PNG, io.BytesIO(png), signed)
         return signed.getvalue()
 
     def _manifest(self, title: str) -> dict[str, Any]:
