@@ -23,12 +23,13 @@ PROMPT = "a lighthouse at dusk, oil painting --seed 42"
 async def measure(args: Any) -> None:
     from imagine_bot.engine.control import JobControl
     from imagine_bot.engine.images.files import result_pngs
+    from imagine_bot.engine.provenance.manifest import ContentRecord
     from imagine_bot.engine.spec import GenerationResult, SourceImage
 
     _, planner, runner = _common.planner_and_runner(args)
     repeats = 2 if args.smoke else args.repeats
     store = runner.models.store
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         (grid_spec,) = await planner.plan(args.prompt)
         grid = runner.submit(grid_spec, JobControl()).result()
@@ -42,14 +43,17 @@ async def measure(args: Any) -> None:
             gpu_seconds = _common.median([result.gpu_seconds for result in results])
             record = results[0].provenance
 
-            def encode(result: GenerationResult, signed: bool) -> float:
+            def encode(
+                result: GenerationResult, signed: bool, record: ContentRecord | None = record
+            ) -> float:
                 result.provenance = record if signed else None
                 started = time.perf_counter()
                 result_pngs(result)
                 return time.perf_counter() - started
 
             encode(results[0], True)  # the first signature loads the signer's libraries
-            plain, signed = [], []
+            plain: list[float] = []
+            signed: list[float] = []
             for repeat in range(repeats):
                 for sign in (True, False) if repeat % 2 else (False, True):
                     (signed if sign else plain).append(encode(results[repeat], sign))

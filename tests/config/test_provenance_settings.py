@@ -20,7 +20,10 @@ def test_certificate_and_key_are_read_together(tmp_path: Path) -> None:
     chain, key = tmp_path / "chain.pem", tmp_path / "signer.key"
     chain.write_text("chain")
     key.write_text("key")
-    env = {"IMAGINE_PROVENANCE__CERTIFICATE": str(chain), "IMAGINE_PROVENANCE__PRIVATE_KEY": str(key)}
+    env = {
+        "IMAGINE_PROVENANCE__CERTIFICATE": str(chain),
+        "IMAGINE_PROVENANCE__PRIVATE_KEY": str(key),
+    }
     provenance = load_settings(env=env).provenance
     assert (provenance.certificate, provenance.private_key) == (chain, key)
 

@@ -112,7 +112,9 @@ def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOut
         for png, image in zip(pngs.images, result.images, strict=True)
     )
     grid = result.grid
-    encoded_grid = None if grid is None or pngs.grid is None else EncodedImage(pngs.grid, *grid.size)
+    encoded_grid = (
+        None if grid is None or pngs.grid is None else EncodedImage(pngs.grid, *grid.size)
+    )
     return WorkOutput(
         images,
         encoded_grid,

@@ -8,6 +8,7 @@ local CA's own key signs the leaf and is then thrown away, so nobody can issue m
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import os
@@ -85,10 +86,9 @@ def _write_once(path: Path, data: bytes) -> None:
         os.fchmod(descriptor, _PRIVATE)
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
-        try:
+        # Another process may have made it first: theirs is the one in use.
+        with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process made it first; theirs is the one in use
     finally:
         Path(temporary).unlink(missing_ok=True)
 

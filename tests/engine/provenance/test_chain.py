@@ -54,7 +54,9 @@ def chain(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Chain
     def run(spec: GenerationSpec) -> WorkOutput:
         return encode(runner.submit(spec, JobControl()).result(), 0.0, "test")
 
-    def derive(parent: GenerationSpec, output: WorkOutput, index: int, action: str, job: str):  # type: ignore[no-untyped-def]
+    def derive(
+        parent: GenerationSpec, output: WorkOutput, index: int, action: str, job: str
+    ) -> GenerationSpec:
         # What the bot does: the delivered PNG is stored as it came from the worker, and the
         # button's job names it as its source.
         image = output.images[index - 1]
@@ -88,7 +90,10 @@ def actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def parent_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    (ingredient,) = [i for i in manifest["ingredients"] if i["relationship"] == "parentOf"]
+    parents: list[dict[str, Any]] = [
+        i for i in manifest["ingredients"] if i["relationship"] == "parentOf"
+    ]
+    (ingredient,) = parents
     return ingredient
 
 
