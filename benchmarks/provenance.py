@@ -5,7 +5,8 @@ A tiny-model grid (``/imagine``) and a Vary (Subtle) of its second image (whose 
 that image as their parent) run through the whole stage pipeline; then their PNGs are encoded
 as the worker encodes them (``result_pngs``, on a CPU thread), with and without signing,
 interleaved; medians. Signing ms per PNG is (signed - plain) / (4 images + the grid); the share
-is the job's five signatures over its ``gpu_seconds``. The tiny model's grid is far cheaper
+is the job's five signatures over its ``gpu_seconds``, and over the process's CPU-seconds for
+the job (less disturbed by other load on a shared machine). The tiny model's grid is far cheaper
 than a real one, so the share here is an upper bound: a real SDXL grid takes seconds.
 """
 
@@ -39,26 +40,34 @@ async def measure(args: Any) -> None:
         (vary_spec,) = await planner.derive(grid_spec, "vary_subtle", 2, source)
         jobs = {"imagine (created)": grid_spec, "vary_subtle (edited, with parent)": vary_spec}
         for label, spec in jobs.items():
+            cpu = time.process_time()
             results = [runner.submit(spec, JobControl()).result() for _ in range(repeats)]
+            job_cpu = (time.process_time() - cpu) / repeats
             gpu_seconds = _common.median([result.gpu_seconds for result in results])
             record = results[0].provenance
 
             def encode(
                 result: GenerationResult, signed: bool, record: ContentRecord | None = record
-            ) -> float:
+            ) -> tuple[float, float]:
+                """Wall and CPU seconds of encoding ``result``'s PNGs."""
                 result.provenance = record if signed else None
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 result_pngs(result)
-                return time.perf_counter() - started
+                return time.perf_counter() - started, time.process_time() - cpu
 
             encode(results[0], True)  # the first signature loads the signer's libraries
-            plain: list[float] = []
-            signed: list[float] = []
+            plain: list[tuple[float, float]] = []
+            signed: list[tuple[float, float]] = []
             for repeat in range(repeats):
                 for sign in (True, False) if repeat % 2 else (False, True):
                     (signed if sign else plain).append(encode(results[repeat], sign))
             pngs = len(results[0].images) + (results[0].grid is not None)
-            plain_s, signed_s = _common.median(plain), _common.median(signed)
+            plain_s, signed_s = (
+                _common.median([wall for wall, _ in runs]) for runs in (plain, signed)
+            )
+            sign_cpu = _common.median([c for _, c in signed]) - _common.median(
+                [c for _, c in plain]
+            )
             rows.append(
                 {
                     "job": label,
@@ -69,6 +78,7 @@ async def measure(args: Any) -> None:
                     "encode + sign ms": signed_s * 1000,
                     "sign ms per PNG": (signed_s - plain_s) * 1000 / pngs,
                     "signing / GPU-s": (signed_s - plain_s) / gpu_seconds,
+                    "signing / job (CPU-s)": sign_cpu / job_cpu,
                 }
             )
     finally:
@@ -85,6 +95,7 @@ async def measure(args: Any) -> None:
             "encode + sign ms",
             "sign ms per PNG",
             "signing / GPU-s",
+            "signing / job (CPU-s)",
         ],
         rows,
         parameters={"prompt": args.prompt, "repeats": repeats},
