@@ -9,6 +9,8 @@ from typing import Any
 
 import c2pa
 
+from imagine_bot.engine.errors import UserError
+
 VALID_STATES = frozenset({"Valid", "Trusted"})
 """c2pa's states for an intact manifest: ``Trusted`` when its chain ends at a trust anchor,
 ``Valid`` when the signature and hashes hold but the issuer is not trusted."""
@@ -41,7 +43,8 @@ class Verification:
 
 
 def verify_png(data: bytes, trust_anchors: bytes | None = None) -> Verification:
-    """Validate ``data``'s manifest store; with ``trust_anchors`` (PEM), also its issuer."""
+    """Validate ``data``'s manifest store; with ``trust_anchors`` (PEM), also its issuer.
+    ``UserError`` when ``data`` is no PNG c2pa can read."""
     settings: dict[str, Any] = {"verify": {"verify_trust": True}}
     if trust_anchors is not None:
         settings["trust"] = {"trust_anchors": trust_anchors.decode()}
@@ -51,7 +54,8 @@ def verify_png(data: bytes, trust_anchors: bytes | None = None) -> Verification:
     except c2pa.C2paError as error:
         if "ManifestNotFound" in type(error).__name__:
             return Verification(None, (), ())
-        raise
+        message = f"The file cannot be read as a PNG with Content Credentials: {error}"
+        raise UserError(message) from None
     with reader:
         store = json.loads(reader.json())
         state = reader.get_validation_state()

@@ -174,3 +174,7 @@ def test_verify_prints_the_chain_and_fails_on_edited_or_plain_images(
 
     assert main(["verify", str(plain), *trust]) == 1
     assert "no Content Credentials" in capsys.readouterr().out
+
+    plain.write_bytes(b"not an image")
+    assert main(["verify", str(plain), *trust]) == 2
+    assert "cannot be read as a PNG with Content Credentials" in capsys.readouterr().err
