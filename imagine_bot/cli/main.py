@@ -15,6 +15,7 @@ from pathlib import Path
 from imagine_bot import __version__
 from imagine_bot.cli.admin import add_admin_commands
 from imagine_bot.cli.local import add_local_commands
+from imagine_bot.cli.provenance import add_provenance_commands
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.errors import ModelUnavailable, UserError
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     plugins.set_defaults(command=_plugins)
     add_storage_commands(commands)
     add_admin_commands(commands)
+    add_provenance_commands(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.logs import LogSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.names import PRESET_NAME
+from imagine_bot.config.provenance import ProvenanceSettings
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
@@ -363,6 +364,7 @@ class Settings(_Section):
     logging: LogSettings = LogSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+    provenance: ProvenanceSettings = ProvenanceSettings()
 
     @field_validator("models")
     @classmethod

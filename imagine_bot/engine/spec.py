@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from imagine_bot.config import ModelPreset
 from imagine_bot.config.safety import ContentPolicy
 from imagine_bot.config.settings import SchedulerName
+
+if TYPE_CHECKING:
+    from imagine_bot.engine.provenance.manifest import ContentRecord
 
 GRID_SIZE = 4
 SEED_LIMIT = 2**32
@@ -389,4 +392,6 @@ class GenerationResult:
         """The images (1-based, grid order) the safety classifier flagged."""
         self.texts = list(texts)
         """What a /describe job wrote: its prompts."""
+        self.provenance: ContentRecord | None = None
+        """What the PNGs' Content Credentials say; the worker signs them when encoding."""
         self.gpu_seconds = 0.0

@@ -40,6 +40,7 @@ BUILTIN_PLUGINS = (
     "generate",
     "grid",
     "metadata",
+    "provenance",
 )
 """The modules of ``plugins/builtin/``; their implementations of a hook run in this order."""
 ESSENTIAL = {

@@ -121,6 +121,14 @@ def check_upscale(result: Result) -> None:
     assert rows["general_x4v3"]["vs compact"] == 1
 
 
+def check_provenance(result: Result) -> None:
+    jobs = [row["job"] for row in result["rows"]]
+    assert jobs == ["imagine (created)", "vary_subtle (edited, with parent)"]
+    for row in result["rows"]:
+        assert row["PNGs"] == 5 and row["GPU-s"] > 0
+        assert row["encode + sign ms"] > row["encode ms"] > 0  # the signatures were made
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
@@ -134,6 +142,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "defer_latency": check_defer_latency,
     "quota_throughput": check_quota_throughput,
     "upscale": check_upscale,
+    "provenance": check_provenance,
 }
 
 

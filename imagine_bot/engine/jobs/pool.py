@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.images.store import ImageStore, png_bytes
+from imagine_bot.engine.images.files import result_pngs
+from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
 
 Runner = Callable[[GenerationSpec, JobControl], Future[GenerationResult]]
@@ -105,16 +106,16 @@ def share(seconds: float, batch: Sequence[GenerationSpec]) -> list[float]:
 
 
 def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOutput:
-    """``result`` as PNG bytes; on a CPU thread of the worker, never the one driving the GPU."""
-    parameters = result.parameters or [""] * len(result.images)
-    chunks = result.png_text
+    """``result`` as PNG bytes (signed: see ``result_pngs``); on a CPU thread of the worker,
+    never the one driving the GPU."""
+    pngs = result_pngs(result)
     images = tuple(
-        EncodedImage(png_bytes(image, text, chunks), image.width, image.height)
-        for image, text in zip(result.images, parameters, strict=True)
+        EncodedImage(png, image.width, image.height)
+        for png, image in zip(pngs.images, result.images, strict=True)
     )
     grid = result.grid
     encoded_grid = (
-        None if grid is None else EncodedImage(png_bytes(grid, parameters[0], chunks), *grid.size)
+        None if grid is None or pngs.grid is None else EncodedImage(pngs.grid, *grid.size)
     )
     return WorkOutput(
         images,
