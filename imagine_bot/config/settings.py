@@ -18,7 +18,7 @@ from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
 
 SchedulerName = Literal[
-    "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
+    "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc", "lcm"
 ]
 """The sampling schedulers a preset or job may name; ``default`` keeps the model's own."""
 SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
@@ -37,6 +37,8 @@ class InvalidReference(ValueError):
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+Quantization = Literal["nf4", "fp8", "gguf"]
 
 BlockScales = dict[str, float | dict[str, float | list[float]]]
 """Relative IP-Adapter scales per UNet block, in diffusers' ``set_ip_adapter_scale`` layout:
@@ -81,7 +83,10 @@ class ModelPreset(_Section):
     """For a single-file ``source``: a diffusers folder or hub id of the same architecture whose
     configs and tokenizers describe it (unset: the one diffusers infers, from the hub)."""
     family: ModelFamily | None = None
-    """The model family, which the LoRAs used with it must fit (unset: no LoRAs)."""
+    """The model family (unset: found from the pipeline's class; LoRAs need it set)."""
+    quantize: Quantization | None = None
+    """Load the denoiser quantised: ``nf4`` (bitsandbytes), ``fp8`` (torchao), ``gguf`` (a
+    ``.gguf`` single-file ``source``, with ``config`` naming the rest of the model)."""
     resolution: int = Field(1024, ge=64, le=4096, multiple_of=64)
     steps: int = Field(30, ge=1, le=200)
     guidance: float = Field(6.0, ge=0.0, le=30.0)
