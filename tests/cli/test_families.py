@@ -22,7 +22,9 @@ def tiny_settings(test_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def imagine(model: str, out: Path, capsys: pytest.CaptureFixture[str]) -> list[Path]:
-    assert main(["imagine", "a lighthouse --ar 3:2 --seed 7", "--model", model, "-o", str(out)]) == 0
+    assert (
+        main(["imagine", "a lighthouse --ar 3:2 --seed 7", "--model", model, "-o", str(out)]) == 0
+    )
     return written(capsys.readouterr().out, "image")
 
 
