@@ -42,7 +42,7 @@ def test_a_lora_changes_the_image_and_unloads_exactly(
     family = family_of(pipeline)
     assert family.lora
     lora = save_transformer_lora(pipeline, tmp_path / "style.safetensors", seed=3)
-    presets = {"style": LoraPreset(source=str(lora), family=family.name)}  # type: ignore[arg-type]
+    presets = {"style": LoraPreset(source=str(lora), family=family.name)}
     spec = GenerationSpec(
         prompt="a lighthouse", parts=(), negative_prompt="", model="m", width=64, height=64,
         steps=2, guidance=1.0, scheduler="default", seeds=(5,), lane="fast",

@@ -43,7 +43,7 @@ def test_nf4_is_bitsandbytes_4bit_nf4_on_the_transformer() -> None:
     assert config.components_to_quantize == ["transformer"]
 
 
-class RecordedTorchAoConfig(TorchAoConfig):
+class RecordedTorchAoConfig(TorchAoConfig):  # type: ignore[misc]
     """diffusers' ``TorchAoConfig``, without its check for torchao as it is made."""
 
     def __init__(self, quant_type: str) -> None:

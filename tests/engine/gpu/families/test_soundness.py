@@ -40,12 +40,12 @@ def test_the_vae_runs_in_float32_inside_the_block_only() -> None:
         return decode(latents, *args, **kwargs)
 
     vae.decode = recording  # like the decode policy acceleration installs
-    with vae_in_float32(HalfPipeline(vae)) as upcast:  # type: ignore[arg-type]
+    with vae_in_float32(HalfPipeline(vae)) as upcast:
         assert upcast and vae.dtype == torch.float32
         vae.decode(torch.zeros(1, 4, 2, 2, dtype=torch.float16))
     assert seen == [torch.float32]
     assert vae.dtype == torch.float16 and vae.decode is recording
-    with vae_in_float32(HalfPipeline(tiny_vae())) as upcast:  # type: ignore[arg-type]
+    with vae_in_float32(HalfPipeline(tiny_vae())) as upcast:
         assert not upcast  # already float32: a retry would change nothing
 
 
