@@ -69,9 +69,7 @@ def pipeline_quantization(
     component = denoiser_name(preset_family(name, preset))
     if quantize == "fp8":
         # torchao's config differs between diffusers and transformers, so by component.
-        return PipelineQuantizationConfig(
-            quant_mapping={component: TorchAoConfig("float8wo_e4m3")}
-        )
+        return PipelineQuantizationConfig(quant_mapping={component: TorchAoConfig("float8wo_e4m3")})
     nf4: dict[str, Any] = {
         "load_in_4bit": True,
         "bnb_4bit_quant_type": "nf4",
