@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from imagine_bot.config.settings import InvalidReference, Settings
+from imagine_bot.config.section import InvalidReference
+from imagine_bot.config.settings import Settings
 from imagine_bot.config.web import SECRET_ENV as WEB_SECRET_ENV
 
 ENV_PREFIX = "IMAGINE_"

@@ -32,9 +32,13 @@ def image_to_image(
     source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
 ) -> list[Image.Image]:
     """Variations of ``source``: noised to ``spec.strength`` of the schedule, then denoised."""
-    pipeline = models.variant(spec.model, "img2img")
     # Cropped to the spec's ratio, not stretched: a Remix may have changed --ar.
     image = ImageOps.fit(source.convert("RGB"), (spec.width, spec.height), Image.Resampling.LANCZOS)
+    if models.family(spec.model).image_to_image is None:
+        # The same noising and denoising, as inpainting under a mask over everything.
+        whole = Image.new("L", image.size, 255)
+        return inpaint(image, whole, np.zeros((spec.height, spec.width)), spec, models, control)
+    pipeline = models.variant(spec.model, "img2img")
     return run_pipeline(
         pipeline,
         spec,

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from imagine_bot.config.settings import QuotaSettings
+from imagine_bot.config.quota import QuotaSettings
 from imagine_bot.engine.errors import LaneNotInPlan, OutOfTime
 from imagine_bot.engine.jobs.members import member_row
 from imagine_bot.engine.jobs.periods import (

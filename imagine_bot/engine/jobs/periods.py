@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from imagine_bot.config.settings import WEEKDAYS, QuotaSettings, QuotaTier
+from imagine_bot.config.quota import WEEKDAYS, QuotaSettings, QuotaTier
 from imagine_bot.engine.spec import DESCRIBE, Lane
 
 
