@@ -51,7 +51,11 @@ class GpuWorker:
             self.runner = JobRunner(build_plugin_manager(settings), ModelRegistry(settings))
         except Exception as exc:
             log.exception("this GPU worker could not start")
-            self.error = f"A GPU worker could not start ({type(exc).__name__}: {exc})."
+            # The reason is in this actor's log; the member gets a sentence without it.
+            self.error = (
+                f"A GPU worker could not start ({type(exc).__name__}), so no images were made; "
+                "the admin can find why in the worker's log."
+            )
 
     def ready(self) -> bool:
         return self.error is None
