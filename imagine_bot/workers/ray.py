@@ -215,34 +215,29 @@ class RayWorkerPool:
                 self._start_actors()
                 self.connected = True
             except Exception as exc:
-                log.warning(
-                    "the Ray cluster at %s is unreachable (%r); retrying in %.0f s, and jobs "
-                    "wait in the queue meanwhile", self.workers.address, exc, delay
-                )  # fmt: skip
+                log.warning("the Ray cluster at %s is unreachable (%r); retrying in %.0f s, "
+                            "jobs wait in the queue", self.workers.address, exc, delay)  # fmt: skip
                 self._closed.wait(delay)
                 delay = min(delay * 2, self.workers.reconnect_every * MAX_BACKOFF)
                 continue
             delay = self.workers.reconnect_every
-            self._until_lost()
-            if not self._closed.is_set():
-                self._drop_cluster()
+            self._watch_cluster()
 
-    def _until_lost(self) -> None:
-        """Until no running actor answers (the head restarted; starting ones are not asked)."""
+    def _watch_cluster(self) -> None:
+        """Until close, or until no running actor answers (the head restarted; starting ones
+        are not asked): then forget the actors and the session, so the next join starts afresh."""
+        import ray
+
         while not self._closed.wait(self.workers.reconnect_every):
             with self._lock:
                 running = [slot for slot in self._slots if slot.alive]
             if running and not any(_answers(slot.actor) for slot in running):
+                log.warning("lost the Ray cluster at %s: no worker answers", self.workers.address)
+                self.connected = False
+                with self._lock:
+                    self._slots = []
+                ray.shutdown()
                 return
-
-    def _drop_cluster(self) -> None:
-        import ray
-
-        log.warning("lost the Ray cluster at %s (no GPU worker answers)", self.workers.address)
-        self.connected = False
-        with self._lock:
-            self._slots = []
-        ray.shutdown()  # the old session's handles are useless; the next join starts afresh
 
     def _start_actors(self) -> None:
         count = self._count()
