@@ -211,6 +211,11 @@ async def test_a_prompt_longer_than_the_form_keeps_its_flags(
     (parent,) = await app.service.submit(
         Requester(world.alice.id), specs, interaction_id=1, channel_id=world.channel.id
     )
+    monkeypatch.setattr(
+        JobWatcher,
+        "_next_event",
+        lambda self, queue: world.env.external_wait(queue.get(), reason="job events"),
+    )
     await world.env.restart_bot(ImagineBot(app))  # posts the job, as after a crash
     await finished(app, parent)
     await world.env.settle()
