@@ -30,6 +30,7 @@ from imagine_bot.engine.spec import JobState
 PAGE = "gallery"
 PER_PAGE = 24
 THUMBNAIL_SIDE = 384
+MAX_PAGE = 1_000_000
 SCOPE_REUSE_S = 60.0
 FLAGGED_BLOCKS = 8
 """A flagged job's thumbnail is this many blocks of colour across."""
@@ -175,10 +176,11 @@ def _nav_link(token: str, mine: bool, number: int, label: str, *, current: bool 
 
 
 def _page_number(text: str) -> int:
-    try:
-        return max(1, int(text))
-    except ValueError:
-        raise web.HTTPBadRequest(text="The page number must be a whole number.") from None
+    """A page number from 1 to ``MAX_PAGE`` (past that the offset overflows SQLite's
+    integers); else a 400."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        raise web.HTTPBadRequest(text=f"The page number must be a whole number up to {MAX_PAGE:,}.")
+    return int(text)
 
 
 def _thumbnail_jpeg(path: Path, flagged: bool) -> bytes:
