@@ -25,7 +25,7 @@ from imagine_bot.engine.gpu.loras import applied_loras
 from imagine_bot.engine.gpu.previews import preview_image
 from imagine_bot.engine.gpu.seamless import seamless
 from imagine_bot.engine.gpu.soundness import BlankImages, blank, vae_in_float32
-from imagine_bot.engine.gpu.step_cache import applied_step_cache, choose_step_cache
+from imagine_bot.engine.gpu.step_cache import StepCache, applied_step_cache, choose_step_cache
 from imagine_bot.engine.spec import GenerationSpec, steps_to_run
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def call_pipeline(
     """The pipeline call itself, with its scheduler (already fresh), text and step hooks.
 
     The transformer runs with the job's step cache, if any (``step_cache.choose_step_cache``),
-    attached for this call only. Images that come back black (NaN latents turn black when
+    attached for each pipeline call only. Images that come back black (NaN latents turn black when
     converted: an fp16 VAE that overflowed, a broken checkpoint) are made once more with the
     VAE in float32; black again, the job fails with ``BlankImages`` rather than deliver them.
     """
@@ -79,8 +79,7 @@ def call_pipeline(
     if cache is not None:
         for control in hooks.controls:
             control.note("Step cache", str(cache))
-    with applied_step_cache(pipeline, cache):
-        return _checked_call(pipeline, spec, models, text, hooks, **inputs)
+    return _checked_call(pipeline, spec, models, text, hooks, cache, **inputs)
 
 
 def _checked_call(
@@ -89,9 +88,10 @@ def _checked_call(
     models: ModelRegistry,
     text: TextConditioning,
     hooks: StepHooks,
+    cache: StepCache | None,
     **inputs: Any,
 ) -> list[Image.Image]:
-    images = _call(pipeline, spec, models, text, hooks, **inputs)
+    images = _call(pipeline, spec, models, text, hooks, cache, **inputs)
     if not blank(images):
         return images
     scheduler = pipeline.scheduler
@@ -102,7 +102,7 @@ def _checked_call(
                 "full precision."
             )
             pipeline.scheduler = type(scheduler).from_config(scheduler.config)
-            images = _call(pipeline, spec, models, text, hooks, **inputs)
+            images = _call(pipeline, spec, models, text, hooks, cache, **inputs)
     if blank(images):
         raise BlankImages(spec.model, retried_in_float32=upcast)
     return images
@@ -114,12 +114,14 @@ def _call(
     models: ModelRegistry,
     text: TextConditioning,
     hooks: StepHooks,
+    cache: StepCache | None,
     **inputs: Any,
 ) -> list[Image.Image]:
     hooks.tap(pipeline.scheduler)
     # From an image, diffusers runs int(steps x strength) steps: at least one, or it fails.
     steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
     with (
+        applied_step_cache(pipeline, cache),
         seamless(pipeline, enabled=spec.tile),
         models.image_prompts(pipeline, spec) as reference_inputs,
     ):

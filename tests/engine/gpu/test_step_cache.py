@@ -128,6 +128,7 @@ def test_a_cache_applies_to_its_call_only(
     plain = images(fresh)
     with applied_step_cache(used, cache):
         cached = images(used)
+    with applied_step_cache(used, cache):
         cached_again = images(used)
     assert not np.array_equal(cached, plain)  # the cache really skipped work
     np.testing.assert_array_equal(cached_again, cached)  # no state carried between calls
