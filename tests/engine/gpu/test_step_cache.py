@@ -150,8 +150,8 @@ def test_jobs_and_batches_with_a_cache_leave_nothing_behind(test_env: dict[str, 
         alone = first.submit(spec(steps=4), JobControl()).result()
         assert "Step cache: first_block 0.9" in alone.parameters[0]
         batch = [spec(steps=4, seed=seed) for seed in (7, 21)]
-        batched = [f.result() for f in second.submit_batch(batch, [JobControl(), JobControl()])]
-        assert all("Step cache: first_block 0.9" in r.parameters[0] for r in batched)
+        batched = second.submit_batch(batch, [JobControl(), JobControl()]).result()
+        assert all("Step cache: first_block 0.9" in r.parameters[0] for r in batched)  # type: ignore[union-attr]
         again = second.submit(spec(steps=4), JobControl()).result()  # after the batch
         for image, same in zip(alone.images, again.images, strict=True):
             np.testing.assert_array_equal(np.asarray(image), np.asarray(same))
