@@ -28,7 +28,7 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
 
-from imagine_bot.config.settings import EngineSettings
+from imagine_bot.config.engine import EngineSettings
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.fp8 import check_fp8_device, quantize_fp8
 from imagine_bot.engine.spec import GRID_SIZE

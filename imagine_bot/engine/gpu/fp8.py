@@ -35,7 +35,7 @@ def check_fp8_device(device: torch.device, capability: tuple[int, int] | None) -
 
 def quantize_fp8(denoiser: torch.nn.Module) -> None:
     """Swap ``denoiser``'s linear layers for torchao's float8 ones, in place (on its device)."""
-    from torchao.quantization import (
+    from torchao.quantization import (  # type: ignore[import-not-found]
         Float8DynamicActivationFloat8WeightConfig,
         PerRow,
         quantize_,

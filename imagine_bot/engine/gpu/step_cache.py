@@ -37,7 +37,7 @@ from diffusers.hooks import (
 from diffusers.hooks.hooks import CacheContext, _set_cache_context
 from diffusers.models.cache_utils import CacheMixin
 
-from imagine_bot.config.settings import EngineSettings, StepCacheName
+from imagine_bot.config.engine import EngineSettings, StepCacheName
 from imagine_bot.engine.gpu.families import Family
 from imagine_bot.engine.spec import GenerationSpec
 

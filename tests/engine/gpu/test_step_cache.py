@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from imagine_bot.config import SettingsError, load_settings
-from imagine_bot.config.settings import EngineSettings
+from imagine_bot.config.engine import EngineSettings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.gpu.families import FAMILIES
 from imagine_bot.engine.gpu.models import ModelRegistry

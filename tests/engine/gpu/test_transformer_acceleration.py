@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from imagine_bot.config import load_settings
-from imagine_bot.config.settings import EngineSettings
+from imagine_bot.config.engine import EngineSettings
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.acceleration import DeviceTraits, compile_blocks, plan_acceleration
 from imagine_bot.engine.gpu.models import ModelRegistry
@@ -48,7 +48,7 @@ def test_compile_blocks_covers_each_familys_block_classes() -> None:
 
 
 def test_a_model_without_repeated_blocks_is_a_clear_error() -> None:
-    with pytest.raises(UserError, match="engine.compile = false"):
+    with pytest.raises(UserError, match=r"engine\.compile = false"):
         compile_blocks(torch.nn.Sequential(torch.nn.Linear(2, 2)), "default")
 
 
@@ -58,7 +58,7 @@ def test_fp8_needs_a_float8_gpu() -> None:
         plan = plan_acceleration(fp8, H100)
         assert (plan.fp8, plan.dtype) == (True, torch.bfloat16)
     for device in (DeviceTraits(torch.device("cpu")), A100):
-        with pytest.raises(UserError, match="compute capability 8.9 or later|needs torchao"):
+        with pytest.raises(UserError, match=r"compute capability 8\.9 or later|needs torchao"):
             plan_acceleration(fp8, device)
 
 
