@@ -100,6 +100,19 @@ class ModelPreset(_Section):
     ip_adapter: IPAdapterSettings | None = None
     """Unset: image prompts and references are accepted with a warning and have no effect."""
 
+    @model_validator(mode="after")
+    def _quantized_needs_a_family(self) -> ModelPreset:
+        if self.quantize is not None and self.family is None:
+            raise ValueError(f'quantize = "{self.quantize}" needs family (e.g. family = "flux1")')
+        if self.quantize == "gguf" and (
+            not self.source.lower().endswith(".gguf") or self.config is None
+        ):
+            raise ValueError(
+                'quantize = "gguf" needs a .gguf file as source and config naming the rest of '
+                'the model (a diffusers folder or hub id, e.g. "black-forest-labs/FLUX.1-dev")'
+            )
+        return self
+
     @property
     def pixel_area(self) -> int:
         return self.resolution * self.resolution
