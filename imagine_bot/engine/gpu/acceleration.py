@@ -159,6 +159,11 @@ def accelerate(pipeline: DiffusionPipeline, plan: Acceleration) -> None:
         pipeline.to(plan.device)
 
     if plan.fp8 and denoiser is not None:
+        if getattr(denoiser, "is_quantized", False):
+            raise UserError(
+                'engine.dtype = "fp8" quantises the transformer, which this model already loads '
+                "quantised (its preset's quantize); use one or the other."
+            )
         quantize_fp8(denoiser)
     if plan.compile and denoiser is not None:
         if plan.device.type == "cuda":
