@@ -53,21 +53,6 @@ def variant_settings(args: Any, variant: str, family: Any) -> Any:
     return _common.settings(args, overrides)
 
 
-def resident_models(settings: Any, name: str, pipeline: Any, family: Any) -> Any:
-    """A ``ModelRegistry`` whose preset ``name`` is ``pipeline``, built in memory (a 12B
-    random model is not worth saving to disk and loading back)."""
-    from imagine_bot.engine.gpu.models import ModelRegistry
-
-    class Resident(ModelRegistry):
-        def pipeline(self, _: str) -> Any:
-            return pipeline
-
-        def family(self, _: str) -> Any:
-            return family
-
-    return Resident(settings)
-
-
 def generate(
     pipeline: Any, models: Any, model: str, size: int, images: int, steps: int
 ) -> list[Any]:
@@ -186,7 +171,7 @@ def measure(args: Any) -> None:
                 settings = variant_settings(args, variant, family)
                 models = None
                 if variant != "diffusers":
-                    models = resident_models(settings, model, pipeline, family)
+                    models = _common.registry_of_family(settings, family)
             except UserError as exc:  # fp8 where it cannot run
                 rows += [{"model": model, "variant": variant, "note": f"not run: {exc}"}]
                 continue
