@@ -71,9 +71,10 @@ def call_pipeline(
     """The pipeline call itself, with its scheduler (already fresh), text and step hooks.
 
     The transformer runs with the job's step cache, if any (``step_cache.choose_step_cache``),
-    attached for each pipeline call only. Images that come back black (NaN latents turn black when
-    converted: an fp16 VAE that overflowed, a broken checkpoint) are made once more with the
-    VAE in float32; black again, the job fails with ``BlankImages`` rather than deliver them.
+    attached for each pipeline call only. Images that come back black (NaN latents turn black
+    when converted: an fp16 VAE that overflowed, a broken checkpoint) are made once more with
+    the VAE in float32; black again, the job fails with ``BlankImages`` rather than deliver
+    them.
     """
     cache = choose_step_cache(models.settings.engine, models.device, hooks.family, spec, hooks.warn)
     if cache is not None:
