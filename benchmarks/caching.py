@@ -119,7 +119,7 @@ def measure(args: Any) -> None:
     size = 64 if args.smoke else args.size
     repeats = 1 if args.smoke else args.repeats
     models = args.models or ([SMOOTH] if args.smoke else ["tiny-flux", "tiny-zimage", SMOOTH])
-    settings_rows = [("off", {})] + [
+    settings_rows: list[tuple[str, dict[str, str]]] = [("off", {})] + [
         (label, {"IMAGINE_ENGINE__CACHE": name, **extra})
         for label, name, extra in (
             (

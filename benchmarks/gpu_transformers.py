@@ -156,7 +156,7 @@ def measure(args: Any) -> None:
         # Trace the compiled blocks with the eager backend: inductor's C++ build on a CPU
         # takes minutes, and tracing is what meets the cache's hooks.
         compile_for_real = torch.compile
-        torch.compile = lambda fn, **_: compile_for_real(fn, backend="eager")  # type: ignore[assignment]
+        torch.compile = lambda fn, **_: compile_for_real(fn, backend="eager")
     peak = args.peak_tflops or PEAK_BF16_TFLOPS
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
