@@ -47,6 +47,9 @@ class JobControl:
         self.warnings: list[str] = []
         self._started = time.monotonic()
         self._previewed = False
+        self.notes: dict[str, str] = {}
+        """How the engine ran the job beyond the spec (the step cache), for the images'
+        metadata: A1111 ``Key: value`` pairs."""
 
     def report(self, done: int, total: int) -> None:
         if self._on_progress is not None:
@@ -87,6 +90,10 @@ class JobControl:
         """Tell the user something about how the result was made (shown with the result)."""
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def note(self, key: str, value: str) -> None:
+        """Record how the job ran, for its images' generation parameters."""
+        self.notes[key] = value
 
     def cancel(self) -> None:
         """Ask the job to stop at its next step; safe to call from any thread."""
