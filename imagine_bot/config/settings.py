@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
+from imagine_bot.config.fix import FixSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.web import WebSettings
@@ -229,6 +230,7 @@ class ActionSettings(_Section):
     upscale_factor: Literal[2, 4] = 2
     creative_strength: float = Field(0.3, gt=0.0, le=1.0)
     enhance_strength: float = Field(0.55, gt=0.0, le=1.0)
+    hd_strength: float = Field(0.35, gt=0.0, le=1.0)
     pan_fraction: float = Field(0.5, gt=0.0, le=1.0)
     pixel_budget: float = Field(1.5, ge=0.25, le=4.0)
     feather: float = Field(0.03, ge=0.0, le=0.25)
@@ -358,6 +360,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+    fix: FixSettings = FixSettings()
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

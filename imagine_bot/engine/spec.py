@@ -15,6 +15,8 @@ from imagine_bot.config.safety import ContentPolicy
 from imagine_bot.config.settings import SchedulerName
 
 GRID_SIZE = 4
+HD_FACTOR = 2
+"""An HD image (``--hd``, Rerun as HD) has this many times the side of its first pass."""
 SEED_LIMIT = 2**32
 """Seeds are 0..SEED_LIMIT-1, as Midjourney's --seed."""
 
@@ -46,6 +48,8 @@ PENDING_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
 SUCCESS_STATES = frozenset({JobState.SUCCEEDED, JobState.DELIVERED, JobState.UNDELIVERED})
 """The job made its images (and its GPU time was measured), posted or not."""
 
+FixTarget = Literal["faces", "hands"]
+"""What ``--fix`` and Fix Faces find and repaint."""
 FlagValue = bool | int | float | str | tuple[str, ...] | tuple["WeightedRef", ...]
 
 
@@ -180,6 +184,8 @@ class DraftSpec(BaseModel):
     placement: Placement | None = None
     mask: SourceImage | None = None
     upscale: int | None = None
+    hd: float | None = None
+    fix: FixTarget | None = None
     warnings: list[str] = Field(default_factory=list)
 
     def flag(self, name: str) -> Any:
@@ -220,7 +226,7 @@ class DraftSpec(BaseModel):
         )
 
 
-GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale"]
+GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "fix"]
 
 
 class GenerationSpec(_Frozen):
@@ -261,7 +267,8 @@ class GenerationSpec(_Frozen):
     source: SourceImage | None = None
     """The image an action starts from; ``None`` for text-to-image."""
     strength: float | None = None
-    """How far an image-to-image action may move from ``source`` (0..1)."""
+    """How far an image-to-image action may move from ``source`` (0..1); with ``fix``, how far
+    the repainted regions may."""
     references: tuple[ReferenceImage, ...] = ()
     """Image prompts and style/subject references, in the image store."""
     reference_scales: dict[str, float] = Field(default_factory=dict)
@@ -272,6 +279,11 @@ class GenerationSpec(_Frozen):
     """Vary (Region): the region of ``source`` to repaint (white), same size; the rest is kept."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
+    hd: float | None = Field(None, gt=0.0, le=1.0)
+    """HD (hires fix): the strength of the pass that repaints at ``width`` x ``height``, twice
+    the side of the first pass (from a prompt) or of ``source`` (Rerun as HD)."""
+    fix: FixTarget | None = None
+    """Repaint the faces or hands found in the images (or in ``source``: Fix Faces)."""
     warnings: tuple[str, ...] = ()
     content_policy: ContentPolicy = "block"
     """What the worker does with images the safety classifier flags; set by the bot from the
@@ -295,6 +307,8 @@ class GenerationSpec(_Frozen):
         if self.kind == "upscale" and self.strength is None:
             return 0
         scheduled = self.steps
+        if self.hd is not None and self.source is None:
+            return steps_to_run(scheduled, self.stop) + max(1, int(self.steps * self.hd))
         if self.source is not None:
             strength = 1.0 if self.strength is None else self.strength
             scheduled = min(int(self.steps * strength), self.steps)
@@ -309,7 +323,7 @@ class GenerationSpec(_Frozen):
             return "upscale"
         if self.placement is not None or self.mask is not None:
             return "inpaint"
-        return "img2img"
+        return "fix" if self.fix is not None else "img2img"
 
     @property
     def batch_key(self) -> tuple[object, ...] | None:
@@ -317,6 +331,8 @@ class GenerationSpec(_Frozen):
         None: this job runs alone (image inputs, ``::`` blends, ``--chaos`` and LoRAs are
         per-call state a batch cannot mix)."""
         if self.kind != "txt2img" or self.references or self.blend or self.chaos or self.loras:
+            return None
+        if self.hd is not None or self.fix is not None:  # passes after the batched call
             return None
         return (
             self.model,
@@ -335,7 +351,7 @@ def steps_to_run(total: int, stop: int) -> int:
     return max(1, min(total, math.ceil(total * stop / 100)))
 
 
-ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale"})
+ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale", "fix"})
 """Spec fields a button action sets itself: what it starts from and how far it may move."""
 _COPIED_FIELDS = tuple(
     name

@@ -27,6 +27,8 @@ BUILTIN_PLUGINS = (
     "prompt_text",
     "loras",
     "aspect",
+    "hd",
+    "fix",
     "quality",
     "stylize",
     "seed",

@@ -6,19 +6,24 @@ import numpy as np
 from PIL import Image
 
 from imagine_bot.engine.control import JobCancelled, JobControl
+from imagine_bot.engine.gpu.fix import fix_regions
+from imagine_bot.engine.gpu.hd import render_hd
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.outpaint import composite, feather_band, prepare
 from imagine_bot.engine.gpu.region import prepare_region
 from imagine_bot.engine.gpu.sampling import run_pipeline
+from imagine_bot.engine.images.geometry import fit
 from imagine_bot.engine.spec import GenerationSpec
 
 
 def generate(spec: GenerationSpec, models: ModelRegistry, control: JobControl) -> list[Image.Image]:
     """One image per seed of ``spec``."""
     if spec.source is None:
-        pipeline = models.pipeline(spec.model)
-        return run_pipeline(pipeline, spec, models, control, width=spec.width, height=spec.height)
+        images = text_to_image(spec, models, control)
+        return images if spec.fix is None else fix_regions(images, spec, models, control)
     source = models.store.open(spec.source.sha256)
+    if spec.kind == "fix":
+        return fix_regions([fit(source, spec.width, spec.height)], spec, models, control)
     if spec.upscale is not None:
         return upscale(source, spec, models, control)
     if spec.mask is not None:
@@ -28,10 +33,21 @@ def generate(spec: GenerationSpec, models: ModelRegistry, control: JobControl) -
     return image_to_image(source, spec, models, control)
 
 
+def text_to_image(
+    spec: GenerationSpec, models: ModelRegistry, control: JobControl
+) -> list[Image.Image]:
+    """The prompt's images; with ``--hd`` at half the size first, then the HD pass."""
+    if spec.hd is not None:
+        return render_hd(spec, models, control)
+    pipeline = models.pipeline(spec.model)
+    return run_pipeline(pipeline, spec, models, control, width=spec.width, height=spec.height)
+
+
 def image_to_image(
     source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
 ) -> list[Image.Image]:
-    """Variations of ``source``: noised to ``spec.strength`` of the schedule, then denoised."""
+    """Variations of ``source``: noised to ``spec.strength`` of the schedule, then denoised.
+    Rerun as HD is one too: ``source`` at twice its side, at the HD strength."""
     pipeline = models.variant(spec.model, "img2img")
     image = fit(source, spec.width, spec.height)
     return run_pipeline(
@@ -105,11 +121,3 @@ def upscale(
         control.report(1, 1)
         return [fit(enlarged, spec.width, spec.height)] * len(spec.seeds)
     return image_to_image(enlarged, spec, models, control)
-
-
-def fit(image: Image.Image, width: int, height: int) -> Image.Image:
-    """``image`` in RGB at exactly ``width`` x ``height``."""
-    image = image.convert("RGB")
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.LANCZOS)
-    return image

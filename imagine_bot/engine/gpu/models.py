@@ -32,9 +32,10 @@ from imagine_bot.engine.gpu.checkpoints import load_pipeline
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
 from imagine_bot.engine.images.store import ImageStore
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import FixTarget, GenerationSpec
 
 if TYPE_CHECKING:
+    from imagine_bot.engine.gpu.detectors import Detector
     from imagine_bot.engine.gpu.safety import ContentClassifier
     from imagine_bot.engine.gpu.upscale import Upscaler
 
@@ -77,6 +78,7 @@ class ModelRegistry:
         self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
         self._upscaler: Upscaler | None = None
         self._classifier: ContentClassifier | None = None
+        self._detectors: dict[FixTarget, Detector] = {}
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs;
         # transformers also turns off the hub's, which show a (rare, long) download's progress.
@@ -177,6 +179,14 @@ class ModelRegistry:
 
             self._classifier = ContentClassifier(self.settings.safety, self.device)
         return self._classifier
+
+    def detector(self, target: FixTarget) -> Detector:
+        """What finds ``target`` regions for Fix Faces; a YOLO model stays resident."""
+        if target not in self._detectors:
+            from imagine_bot.engine.gpu.detectors import detector_for
+
+            self._detectors[target] = detector_for(target, self.settings.fix, str(self.device))
+        return self._detectors[target]
 
     def loaded(self, name: str) -> bool:
         """Whether preset ``name``'s pipeline is resident (readable from any thread)."""
