@@ -137,10 +137,10 @@ def build_components(config: str, device: Any) -> dict[str, Any]:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from imagine_bot.engine.gpu.tiny import _build_tokenizer
+    from imagine_bot.engine.gpu.tiny.parts import clip_tokenizer
 
     unet_config, vae_config, text_1, text_2 = CONFIGS[config]
-    tokenizer = _build_tokenizer()  # character-level CLIP BPE: offline, any text encodes
+    tokenizer = clip_tokenizer()  # character-level CLIP BPE: offline, any text encodes
     ids = {
         "bos_token_id": tokenizer.bos_token_id,
         "eos_token_id": tokenizer.eos_token_id,

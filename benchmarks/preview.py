@@ -41,8 +41,9 @@ def sd_vae(device: Any, dtype: Any) -> Any:
 def measure(args: Any) -> None:
     import torch
 
+    from imagine_bot.engine.gpu.families.sd1 import PREVIEW as SD1
     from imagine_bot.engine.gpu.models import ModelRegistry
-    from imagine_bot.engine.gpu.previews import SD1, preview_image
+    from imagine_bot.engine.gpu.previews import preview_image
 
     settings = _common.settings(args)
     registry = ModelRegistry(settings)

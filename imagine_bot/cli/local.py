@@ -1,6 +1,6 @@
 """The commands that run on this machine, without Discord: ``imagine`` and ``parse`` (a prompt)
-and ``upscale | vary | vary-region | zoom | pan | hd | fix-faces IMAGE`` (the buttons' actions
-on a local file).
+and ``upscale | vary | vary-region | zoom | pan | hd | fix-faces | retexture IMAGE`` (the
+buttons' actions on a local file).
 
 Both kinds go through the bot's stages. A prompt is planned (``JobPlanner.plan``); an image
 command puts the file into the image store, lets a parent spec stand for the job that made it
@@ -108,6 +108,11 @@ def add_local_commands(commands: Commands) -> None:
 
     fix = _image_command(commands, "fix-faces", "repaint the faces in an image (Fix Faces)")
     fix.set_defaults(action=lambda args: "fix_faces")
+
+    retexture = _image_command(
+        commands, "retexture", "the image's structure with the look of --prompt (Retexture)"
+    )
+    retexture.set_defaults(action=lambda args: "retexture")
 
 
 def run_locally(

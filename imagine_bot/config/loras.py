@@ -6,8 +6,10 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ModelFamily = Literal["sd1", "sd2", "sdxl", "tiny"]
-"""The architectures a LoRA is trained for: a LoRA only fits models of its own family."""
+ModelFamily = Literal["sd1", "sd2", "sdxl", "sd3", "flux1", "flux2", "zimage", "qwen_image", "tiny"]
+"""The model architectures (``engine/gpu/families``, one module each); a LoRA only fits models
+of its own family. ``tiny`` is the ``builtin:tiny`` model, SD 1.x-shaped but its own family for
+LoRAs."""
 MODEL_FAMILIES: tuple[str, ...] = get_args(ModelFamily)
 
 
@@ -21,7 +23,7 @@ class LoraPreset(BaseModel):
     weight_name: str | None = None
     """The file inside a repo ``source`` that holds the weights (unset: diffusers' default)."""
     family: ModelFamily
-    """The model family it was trained for (``sd1``, ``sd2``, ``sdxl``)."""
+    """The model family it was trained for (``sd1``, ``sdxl``, ``flux1``...)."""
     weight: float = Field(1.0, ge=-4.0, le=4.0)
     """Its strength when ``--lora NAME`` gives none."""
     triggers: str = ""

@@ -15,11 +15,12 @@ from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.fix import FixSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.safety import SafetySettings
+from imagine_bot.config.structure import StructureSettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
 
 SchedulerName = Literal[
-    "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc"
+    "default", "euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "unipc", "lcm"
 ]
 """The sampling schedulers a preset or job may name; ``default`` keeps the model's own."""
 SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
@@ -38,6 +39,8 @@ class InvalidReference(ValueError):
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+Quantization = Literal["nf4", "fp8", "gguf"]
 
 BlockScales = dict[str, float | dict[str, float | list[float]]]
 """Relative IP-Adapter scales per UNet block, in diffusers' ``set_ip_adapter_scale`` layout:
@@ -82,7 +85,10 @@ class ModelPreset(_Section):
     """For a single-file ``source``: a diffusers folder or hub id of the same architecture whose
     configs and tokenizers describe it (unset: the one diffusers infers, from the hub)."""
     family: ModelFamily | None = None
-    """The model family, which the LoRAs used with it must fit (unset: no LoRAs)."""
+    """The model family (unset: found from the pipeline's class; LoRAs need it set)."""
+    quantize: Quantization | None = None
+    """Load the denoiser quantised: ``nf4`` (bitsandbytes), ``fp8`` (torchao), ``gguf`` (a
+    ``.gguf`` single-file ``source``, with ``config`` naming the rest of the model)."""
     resolution: int = Field(1024, ge=64, le=4096, multiple_of=64)
     steps: int = Field(30, ge=1, le=200)
     guidance: float = Field(6.0, ge=0.0, le=30.0)
@@ -96,6 +102,21 @@ class ModelPreset(_Section):
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
     ip_adapter: IPAdapterSettings | None = None
     """Unset: image prompts and references are accepted with a warning and have no effect."""
+    structure: StructureSettings | None = None
+    """The ControlNet of Retexture and ``--structure``; unset: neither is offered."""
+
+    @model_validator(mode="after")
+    def _quantized_needs_a_family(self) -> ModelPreset:
+        if self.quantize is not None and self.family is None:
+            raise ValueError(f'quantize = "{self.quantize}" needs family (e.g. family = "flux1")')
+        if self.quantize == "gguf" and (
+            not self.source.lower().endswith(".gguf") or self.config is None
+        ):
+            raise ValueError(
+                'quantize = "gguf" needs a .gguf file as source and config naming the rest of '
+                'the model (a diffusers folder or hub id, e.g. "black-forest-labs/FLUX.1-dev")'
+            )
+        return self
 
     @property
     def pixel_area(self) -> int:

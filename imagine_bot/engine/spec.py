@@ -64,9 +64,9 @@ class WeightedRef(_Frozen):
     weight: float = 1.0
 
 
-ImageRole = Literal["image", "style", "subject"]
-"""What an input image steers: ``image`` prompts (everything, ``--iw``), ``style``
-(``--sref``, ``--sw``) or ``subject`` (``--cref``/``--oref``, ``--cw``/``--ow``)."""
+ImageRole = Literal["image", "style", "subject", "structure"]
+"""What an input image steers: ``image`` prompts (``--iw``), ``style`` (``--sref``, ``--sw``),
+``subject`` (``--cref``/``--oref``) or ``structure`` (Retexture: a ControlNet's input)."""
 
 
 class ReferenceImage(_Frozen):
@@ -186,6 +186,7 @@ class DraftSpec(BaseModel):
     upscale: int | None = None
     hd: float | None = None
     fix: FixTarget | None = None
+    structure: ReferenceImage | None = None
     warnings: list[str] = Field(default_factory=list)
 
     def flag(self, name: str) -> Any:
@@ -284,20 +285,21 @@ class GenerationSpec(_Frozen):
     the side of the first pass (from a prompt) or of ``source`` (Rerun as HD)."""
     fix: FixTarget | None = None
     """Repaint the faces or hands found in the images (or in ``source``: Fix Faces)."""
+    structure: ReferenceImage | None = None
+    """Retexture: the stored image whose edges or depth a ControlNet keeps (weight: its scale)."""
     warnings: tuple[str, ...] = ()
     content_policy: ContentPolicy = "block"
     """What the worker does with images the safety classifier flags; set by the bot from the
     channel the result goes to (``safety.channel_policy``)."""
 
-    @field_validator("references")
+    @field_validator("references", "structure")
     @classmethod
-    def _references_are_stored(
-        cls, references: tuple[ReferenceImage, ...]
-    ) -> tuple[ReferenceImage, ...]:
-        unresolved = [ref.source for ref in references if ref.sha256 is None]
+    def _images_are_stored(cls, images: Any) -> Any:
+        listed = images if isinstance(images, tuple) else (images,) if images else ()
+        unresolved = [ref.source for ref in listed if ref.sha256 is None]
         if unresolved:
             raise ValueError(f"reference images not in the image store: {', '.join(unresolved)}")
-        return references
+        return images
 
     @property
     def steps_run(self) -> int:
@@ -332,7 +334,7 @@ class GenerationSpec(_Frozen):
         per-call state a batch cannot mix)."""
         if self.kind != "txt2img" or self.references or self.blend or self.chaos or self.loras:
             return None
-        if self.hd is not None or self.fix is not None:  # passes after the batched call
+        if self.hd is not None or self.fix is not None or self.structure is not None:
             return None
         return (
             self.model,

@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = (
     "aspect",
     "hd",
     "fix",
+    "structure",
     "quality",
     "stylize",
     "seed",
@@ -95,11 +96,11 @@ def collect_flags(manager: pluggy.PluginManager) -> FlagRegistry:
     return flags
 
 
-def collect_actions(manager: pluggy.PluginManager) -> ActionRegistry:
+def collect_actions(manager: pluggy.PluginManager, settings: Settings) -> ActionRegistry:
     """Run the action register hooks into a new registry."""
     actions = ActionRegistry()
     try:
-        manager.hook.imagine_register_actions(register=actions.register)
+        manager.hook.imagine_register_actions(register=actions.register, settings=settings)
     except ValueError as exc:
         raise PluginError(f"conflicting actions: {exc}") from exc
     return actions

@@ -12,14 +12,14 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-from imagine_bot.engine.gpu.tiny import _build_tokenizer
+from imagine_bot.engine.gpu.tiny.parts import clip_tokenizer
 
 FIRST_WIDTH, SECOND_WIDTH = 32, 64
 """The hidden sizes of the two text encoders; the UNet reads both side by side."""
 
 
 def build_tiny_sdxl() -> StableDiffusionXLPipeline:
-    tokenizer = _build_tokenizer()
+    tokenizer = clip_tokenizer()
     text: dict[str, object] = {
         "vocab_size": len(tokenizer),
         "num_hidden_layers": 2,

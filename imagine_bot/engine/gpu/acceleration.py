@@ -123,7 +123,7 @@ def accelerate(pipeline: DiffusionPipeline, plan: Acceleration) -> None:
     denoiser = _denoiser(pipeline)
     processor = AttnProcessor2_0() if plan.attention == "sdpa" else AttnProcessor()
     for component in _modules(pipeline):
-        if hasattr(component, "set_attn_processor") and component.attn_processors:
+        if _classic_attention(component):
             component.set_attn_processor(processor)
     if plan.channels_last:
         for component in (denoiser, getattr(pipeline, "vae", None)):
@@ -178,7 +178,7 @@ def install_vae_policy(vae: Any, slice_above: int, tile_above: int) -> None:
     Encoding matters for image-to-image at large sizes (HD, Upscale (Creative)).
     """
     decode, encode = vae.decode, vae.encode
-    scale = 2 ** (len(vae.config.block_out_channels) - 1)
+    scale = 2 ** (len(getattr(vae.config, "block_out_channels", (0,) * 4)) - 1)
 
     def choose(batch: int, image_pixels: int) -> None:
         vae.use_slicing = batch > 1 and 0 < slice_above < image_pixels * batch
@@ -196,18 +196,30 @@ def install_vae_policy(vae: Any, slice_above: int, tile_above: int) -> None:
     vae.encode = encode_with_policy
 
 
-def warm_up(pipeline: DiffusionPipeline, width: int, height: int, guidance: float) -> None:
-    """A short grid at this size: compiles the UNet for it and picks every kernel once.
+def warm_up(pipeline: DiffusionPipeline, width: int, height: int, **inputs: Any) -> None:
+    """A short grid at this size: compiles the denoiser for it and picks every kernel once.
+    ``inputs`` are the family's guidance (and negative prompt) arguments.
 
     A job of another size, or another batch (guidance 0 halves it), may still compile once.
     """
     pipeline(
         prompt=["warm-up"] * GRID_SIZE,
-        negative_prompt=[""] * GRID_SIZE,
         width=width,
         height=height,
         num_inference_steps=WARM_UP_STEPS,
-        guidance_scale=guidance,
+        **inputs,
+    )
+
+
+def _classic_attention(component: torch.nn.Module) -> bool:
+    """Whether ``component``'s attention runs diffusers' classic processors (UNets, VAEs),
+    which ``engine.attention`` swaps; transformers' own (FLUX, SD3) already use SDPA."""
+    if not hasattr(component, "set_attn_processor"):
+        return False
+    processors = component.attn_processors
+    return bool(processors) and all(
+        isinstance(processor, (AttnProcessor, AttnProcessor2_0))
+        for processor in processors.values()
     )
 
 

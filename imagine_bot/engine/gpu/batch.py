@@ -18,7 +18,8 @@ from PIL import Image
 
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.gpu.conditioning import TextConditioning, text_conditioning
-from imagine_bot.engine.gpu.previews import LatentFormat, latent_format, preview_image
+from imagine_bot.engine.gpu.families import Family
+from imagine_bot.engine.gpu.previews import preview_image
 from imagine_bot.engine.gpu.sampling import StepHooks, call_pipeline, run_pipeline
 from imagine_bot.engine.spec import GenerationSpec
 
@@ -41,9 +42,10 @@ def generate_batch(
         rows.append(slice(start, start + len(spec.seeds)))
         start += len(spec.seeds)
     pipeline = models.pipeline(first.model)
+    family = models.family(first.model)
     pipeline.scheduler = models.fresh_scheduler(pipeline, first.scheduler)
     texts = [
-        text_conditioning(pipeline, spec, control.warn)
+        text_conditioning(pipeline, family, spec, control.warn)
         for spec, control in zip(specs, controls, strict=True)
     ]
     text = _merged(texts)
@@ -52,7 +54,7 @@ def generate_batch(
             run_pipeline(pipeline, spec, models, control, width=spec.width, height=spec.height)
             for spec, control in zip(specs, controls, strict=True)
         ]
-    hooks = BatchHooks(merged, controls, rows, text, latent_format(pipeline))
+    hooks = BatchHooks(merged, controls, rows, text, family)
     images = call_pipeline(
         pipeline, merged, models, text, hooks, width=first.width, height=first.height
     )
@@ -85,18 +87,20 @@ class BatchHooks(StepHooks):
         controls: Sequence[JobControl],
         rows: Sequence[slice],
         text: TextConditioning,
-        fmt: LatentFormat | None,
+        family: Family,
     ) -> None:
-        super().__init__(merged, controls[0], text, fmt)
+        super().__init__(merged, controls[0], text, family)
         self.controls = controls
         self.rows = rows
 
     def report(self, done: int, total: int, latents: torch.Tensor) -> None:
-        fmt = self.format
+        fmt, size = self.format, (self.spec.width, self.spec.height)
         for control, part in zip(self.controls, self.rows, strict=True):
             if control.cancelled:
                 continue
-            preview = None if fmt is None else functools.partial(preview_image, latents[part], fmt)
+            preview = (
+                None if fmt is None else functools.partial(preview_image, latents[part], fmt, size)
+            )
             control.step(done, total, preview)
 
     @property

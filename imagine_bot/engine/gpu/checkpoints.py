@@ -17,6 +17,11 @@ from safetensors import safe_open
 
 from imagine_bot.config import ModelPreset
 from imagine_bot.engine.errors import ModelUnavailable
+from imagine_bot.engine.gpu.quantization import (
+    QuantizationUnavailable,
+    load_gguf,
+    pipeline_quantization,
+)
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 _SDXL_KEY_PREFIX = "conditioner.embedders.1."
@@ -30,11 +35,23 @@ def is_single_file(source: str) -> bool:
 def load_pipeline(
     name: str, preset: ModelPreset, source: str, dtype: torch.dtype
 ) -> DiffusionPipeline:
-    """Preset ``name``'s text-to-image pipeline, from ``source`` (its resolved location)."""
+    """Preset ``name``'s text-to-image pipeline, from ``source`` (its resolved location),
+    quantised as the preset says."""
     try:
+        if preset.quantize == "gguf":
+            return load_gguf(name, preset, source, dtype)
         if is_single_file(source):
             return _from_single_file(name, preset, source, dtype)
-        return DiffusionPipeline.from_pretrained(source, dtype=dtype)
+        quantization = pipeline_quantization(name, preset, dtype)
+        if quantization is None:
+            return DiffusionPipeline.from_pretrained(source, dtype=dtype)
+        return DiffusionPipeline.from_pretrained(
+            source, dtype=dtype, quantization_config=quantization
+        )
+    except QuantizationUnavailable as exc:
+        raise ModelUnavailable(
+            f"model {name!r}", source, str(exc), f"models.{name}.quantize"
+        ) from exc
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
             f"model {name!r}", source, str(exc), f"models.{name}.source"

@@ -41,6 +41,7 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
+from imagine_bot.engine.gpu.families import Family
 from imagine_bot.engine.gpu.prompt_encoding import encode_sd, encode_sdxl
 from imagine_bot.engine.spec import GenerationSpec, PromptPart
 
@@ -123,12 +124,15 @@ def chaos_noise(seeds: tuple[int, ...], shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def text_conditioning(
-    pipeline: DiffusionPipeline, spec: GenerationSpec, warn: Callable[[str], None]
+    pipeline: DiffusionPipeline,
+    family: Family,
+    spec: GenerationSpec,
+    warn: Callable[[str], None],
 ) -> TextConditioning:
     """The text inputs of ``spec``'s pipeline call: embeddings made with compel
     (``prompt_encoding``) for Stable Diffusion 1/2 and XL, so that blends, prompts past 77
-    tokens and chaos work; a pipeline whose text encoding this module does not know gets the
-    plain prompt, with a warning when that loses a blend or chaos.
+    tokens and chaos work; the other families get the plain prompt (and a negative prompt
+    where ``family`` takes one), with a warning when that loses a blend, chaos or ``--no``.
     """
     count = len(spec.seeds)
     parts = spec.blend or (PromptPart(text=spec.prompt),)
@@ -137,14 +141,7 @@ def text_conditioning(
     elif isinstance(pipeline, SD_PIPELINES):
         encoded = encode_sd(pipeline, parts, spec.negative_prompt)
     else:
-        if spec.blend or spec.chaos > 0:
-            warn(
-                f"{type(pipeline).__name__} models do not support ::-weighted prompts or "
-                "--chaos here, so the prompt was used as plain text."
-            )
-        return TextConditioning(
-            {"prompt": [spec.prompt] * count, "negative_prompt": [spec.negative_prompt] * count}
-        )
+        return _plain_text(family, spec, warn)
     clean = encoded.embeds.expand(count, -1, -1).contiguous()
     conditioning = TextConditioning(
         {"negative_prompt_embeds": encoded.negative.expand(count, -1, -1)},
@@ -162,3 +159,21 @@ def text_conditioning(
             count, -1
         )
     return conditioning
+
+
+def _plain_text(
+    family: Family, spec: GenerationSpec, warn: Callable[[str], None]
+) -> TextConditioning:
+    """The prompt as text, for the pipeline's own encoder."""
+    count = len(spec.seeds)
+    if spec.blend or spec.chaos > 0:
+        warn(
+            f"{family.title} models do not support ::-weighted prompts or --chaos here, so the "
+            "prompt was used as plain text."
+        )
+    inputs: dict[str, Any] = {"prompt": [spec.prompt] * count}
+    if family.negative_prompt:
+        inputs["negative_prompt"] = [spec.negative_prompt or family.blank_negative] * count
+    elif spec.negative_prompt:
+        warn(f"{family.title} models take no negative prompt, so --no was not used.")
+    return TextConditioning(inputs)

@@ -1,4 +1,11 @@
-"""What the built-in generate stage runs for each kind of spec (``GenerationSpec.kind``)."""
+"""What the built-in generate stage runs for each kind of spec (``GenerationSpec.kind``).
+
+HD (``--hd``, A1111's "hires fix") is two passes of one job: the prompt at half the job's
+size, then each image enlarged 2x (Lanczos) and repainted by image-to-image at ``spec.hd``'s
+low strength, which sharpens what the enlargement blurred without changing the composition.
+Rerun as HD is that second pass alone, from the chosen image. The VAE encodes and decodes the
+large image in tiles above ``engine.vae_tile_above`` (``acceleration.install_vae_policy``).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,13 @@ from PIL import Image
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.fix import fix_regions
-from imagine_bot.engine.gpu.hd import render_hd
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.outpaint import composite, feather_band, prepare
 from imagine_bot.engine.gpu.region import prepare_region
 from imagine_bot.engine.gpu.sampling import run_pipeline
+from imagine_bot.engine.gpu.structure import retexture
 from imagine_bot.engine.images.geometry import fit
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import HD_FACTOR, GenerationSpec, steps_to_run
 
 
 def generate(spec: GenerationSpec, models: ModelRegistry, control: JobControl) -> list[Image.Image]:
@@ -37,25 +44,43 @@ def text_to_image(
     spec: GenerationSpec, models: ModelRegistry, control: JobControl
 ) -> list[Image.Image]:
     """The prompt's images; with ``--hd`` at half the size first, then the HD pass."""
-    if spec.hd is not None:
-        return render_hd(spec, models, control)
-    pipeline = models.pipeline(spec.model)
-    return run_pipeline(pipeline, spec, models, control, width=spec.width, height=spec.height)
+    if spec.hd is None and spec.structure is not None:
+        return retexture(spec, models, control)
+    if spec.hd is None:
+        pipeline = models.pipeline(spec.model)
+        return run_pipeline(pipeline, spec, models, control, width=spec.width, height=spec.height)
+    first = spec.model_copy(
+        update={"width": spec.width // HD_FACTOR, "height": spec.height // HD_FACTOR, "hd": None}
+    )
+    total = spec.steps_run
+    images = text_to_image(first, models, control.stage(0, total))
+    # --stop ends the first pass early; the HD pass always finishes.
+    second = spec.model_copy(update={"stop": 100, "strength": spec.hd})
+    done = steps_to_run(first.steps, first.stop)
+    return image_to_image(images, second, models, control.stage(done, total))
 
 
 def image_to_image(
-    source: Image.Image, spec: GenerationSpec, models: ModelRegistry, control: JobControl
+    sources: Image.Image | list[Image.Image],
+    spec: GenerationSpec,
+    models: ModelRegistry,
+    control: JobControl,
 ) -> list[Image.Image]:
-    """Variations of ``source``: noised to ``spec.strength`` of the schedule, then denoised.
-    Rerun as HD is one too: ``source`` at twice its side, at the HD strength."""
+    """Variations of ``sources`` (one, or one per seed): noised to ``spec.strength`` of the
+    schedule, then denoised."""
+    listed = sources if isinstance(sources, list) else [sources] * len(spec.seeds)
+    images = [fit(source, spec.width, spec.height) for source in listed]
+    if models.family(spec.model).image_to_image is None:
+        # The same noising and denoising, as inpainting under a mask over everything.
+        whole = Image.new("L", images[0].size, 255)
+        return inpaint(images, whole, np.zeros((spec.height, spec.width)), spec, models, control)
     pipeline = models.variant(spec.model, "img2img")
-    image = fit(source, spec.width, spec.height)
     return run_pipeline(
         pipeline,
         spec,
         models,
         control,
-        image=[image] * len(spec.seeds),
+        image=images,
         strength=spec.strength if spec.strength is not None else 1.0,
     )
 
@@ -82,28 +107,29 @@ def vary_region(
 
 
 def inpaint(
-    canvas: Image.Image,
+    canvas: Image.Image | list[Image.Image],
     mask: Image.Image,
     keep: np.ndarray,
     spec: GenerationSpec,
     models: ModelRegistry,
     control: JobControl,
 ) -> list[Image.Image]:
-    """The inpaint variant repaints ``mask`` (white) of ``canvas``; then the pixels of
-    ``canvas`` are put back where ``keep`` says."""
+    """The inpaint variant repaints ``mask`` (white) of ``canvas`` (one, or one per seed);
+    then the pixels of the canvas are put back where ``keep`` says."""
     count = len(spec.seeds)
+    canvases = canvas if isinstance(canvas, list) else [canvas] * count
     images = run_pipeline(
         models.variant(spec.model, "inpaint"),
         spec,
         models,
         control,
-        image=[canvas] * count,
+        image=canvases,
         mask_image=[mask] * count,
         width=spec.width,
         height=spec.height,
         strength=spec.strength if spec.strength is not None else 1.0,
     )
-    return [composite(image, canvas, keep) for image in images]
+    return [composite(image, kept, keep) for image, kept in zip(images, canvases, strict=True)]
 
 
 def upscale(

@@ -12,13 +12,13 @@ import diffusers
 import torch
 import transformers
 from diffusers import (
-    AutoPipelineForImage2Image,
-    AutoPipelineForInpainting,
     DDIMScheduler,
     DiffusionPipeline,
     DPMSolverMultistepScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
+    FlowMatchEulerDiscreteScheduler,
+    LCMScheduler,
     UniPCMultistepScheduler,
 )
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -26,17 +26,20 @@ from huggingface_hub.utils.tqdm import enable_progress_bars as enable_hub_progre
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.config.settings import SchedulerName
+from imagine_bot.config.structure import StructureSettings
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.checkpoints import load_pipeline
+from imagine_bot.engine.gpu.families import Family, UnknownFamily, family_of
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
-from imagine_bot.engine.gpu.tiny import TINY_SOURCE, ensure_tiny_model
+from imagine_bot.engine.gpu.tiny import ensure_builtin, is_builtin
 from imagine_bot.engine.images.store import ImageStore
-from imagine_bot.engine.spec import FixTarget, GenerationSpec
+from imagine_bot.engine.spec import GRID_SIZE, FixTarget, GenerationSpec
 
 if TYPE_CHECKING:
     from imagine_bot.engine.gpu.detectors import Detector
     from imagine_bot.engine.gpu.safety import ContentClassifier
+    from imagine_bot.engine.gpu.structure import DepthEstimator
     from imagine_bot.engine.gpu.upscale import Upscaler
 
 SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
@@ -47,12 +50,13 @@ SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "dpmpp_2m": (DPMSolverMultistepScheduler, {}),
     "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
     "unipc": (UniPCMultistepScheduler, {}),
+    # For LCM-distilled models and LCM-LoRAs (the SDXL draft): 4 to 8 steps, guidance 1-2.
+    "lcm": (LCMScheduler, {}),
 }
 LOADING = threading.Lock()
 """Loading patches torch process-wide (accelerate's empty-weights init), so two workers'
 registries loading at once would break each other's models: one load at a time."""
 Variant = Literal["img2img", "inpaint"]
-_VARIANT_CLASSES = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
 
 
 class ModelRegistry:
@@ -74,11 +78,14 @@ class ModelRegistry:
         self.store = ImageStore(settings.paths.store)
         """Every input image a spec refers to, by sha256."""
         self._pipelines: dict[str, DiffusionPipeline] = {}
+        self._families: dict[str, Family] = {}
         self._adapters: dict[str, ImagePromptAdapter] = {}
         self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
         self._upscaler: Upscaler | None = None
         self._classifier: ContentClassifier | None = None
         self._detectors: dict[FixTarget, Detector] = {}
+        self._controlnets: dict[str, DiffusionPipeline] = {}
+        self._depth: dict[str, DepthEstimator] = {}
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs;
         # transformers also turns off the hub's, which show a (rare, long) download's progress.
@@ -106,8 +113,11 @@ class ModelRegistry:
         waits for neither loading nor compilation. Worker thread only; returns the seconds."""
         started = time.perf_counter()
         preset = self.presets[name]
-        pipeline = self.pipeline(name)
-        acceleration.warm_up(pipeline, preset.resolution, preset.resolution, preset.guidance)
+        pipeline, family = self.pipeline(name), self.family(name)
+        inputs = family.guidance_inputs(pipeline, preset.guidance)
+        if family.negative_prompt:
+            inputs["negative_prompt"] = [family.blank_negative] * GRID_SIZE
+        acceleration.warm_up(pipeline, preset.resolution, preset.resolution, **inputs)
         return time.perf_counter() - started
 
     def image_prompts(
@@ -137,19 +147,36 @@ class ModelRegistry:
             self._adapters[spec.model] = adapter
         return adapter.attached(pipeline, spec, self.store)
 
+    def family(self, name: str) -> Family:
+        """The model family of preset ``name`` (its ``family``, else its pipeline's)."""
+        if name not in self._families:
+            try:
+                self._families[name] = family_of(self.pipeline(name), self.presets[name].family)
+            except UnknownFamily as exc:
+                raise UserError(
+                    f"The model {name!r} is a {exc.pipeline_class}, which this bot cannot run."
+                ) from exc
+        return self._families[name]
+
     def variant(self, name: str, kind: Variant) -> DiffusionPipeline:
-        """The image-to-image or inpainting pipeline of preset ``name``.
+        """The image-to-image or inpainting pipeline of preset ``name``, as its family names it.
 
         Made once with ``from_pipe`` from the resident text-to-image pipeline: the same
-        UNet, VAE and text encoders, so no weights are loaded or copied. With a UNet of 4 input
-        channels (not an inpainting model), diffusers' inpaint pipeline keeps the unmasked
-        latents at every step and generates only under the mask.
+        denoiser, VAE and text encoders, so no weights are loaded or copied. With a denoiser
+        of the usual input channels (not an inpainting model), diffusers' inpaint pipelines
+        keep the unmasked latents at every step and generate only under the mask.
         """
         key = (name, kind)
         if key not in self._variants:
-            base = self.pipeline(name)
+            base, family = self.pipeline(name), self.family(name)
+            variant_class = family.image_to_image if kind == "img2img" else family.inpaint
+            if variant_class is None:
+                raise UserError(
+                    f"{family.title} models have no {kind} pipeline in diffusers, so the model "
+                    f"{name!r} cannot do this action."
+                )
             try:
-                pipeline = _VARIANT_CLASSES[kind].from_pipe(base)
+                pipeline = variant_class.from_pipe(base)
             except ValueError as exc:
                 raise UserError(
                     f"The model {name!r} ({type(base).__name__}) has no {kind} pipeline in "
@@ -188,6 +215,33 @@ class ModelRegistry:
             self._detectors[target] = detector_for(target, self.settings.fix, str(self.device))
         return self._detectors[target]
 
+    def controlnet_pipeline(self, name: str) -> tuple[DiffusionPipeline, StructureSettings]:
+        """Preset ``name``'s pipeline with its ControlNet (``structure``) and those settings:
+        the family's ControlNet pipeline made once with ``from_pipe`` (shared weights)."""
+        settings = self.presets[name].structure
+        if settings is None:
+            raise UserError(
+                f"The model {name!r} has no ControlNet (models.{name}.structure in the "
+                "settings), so it cannot keep a picture's structure."
+            )
+        if name not in self._controlnets:
+            from imagine_bot.engine.gpu.structure import with_controlnet
+
+            base, family = self.pipeline(name), self.family(name)
+            with LOADING:
+                pipeline = with_controlnet(base, family, name, settings, self.dtype, self.device)
+            self._controlnets[name] = pipeline
+        return self._controlnets[name], settings
+
+    def depth_estimator(self, source: str) -> DepthEstimator:
+        """The depth-estimation model of Retexture's depth control images, resident once used."""
+        if source not in self._depth:
+            from imagine_bot.engine.gpu.structure import DepthEstimator
+
+            with LOADING:
+                self._depth[source] = DepthEstimator(source, self.device)
+        return self._depth[source]
+
     def loaded(self, name: str) -> bool:
         """Whether preset ``name``'s pipeline is resident (readable from any thread)."""
         return name in self._pipelines
@@ -195,9 +249,13 @@ class ModelRegistry:
     def fresh_scheduler(self, pipeline: DiffusionPipeline, name: SchedulerName) -> SchedulerMixin:
         """A new scheduler for one job, built from the pipeline's own scheduler config.
 
-        Schedulers keep per-run state (step index, sigmas), so jobs never share one.
+        Schedulers keep per-run state (step index, sigmas), so jobs never share one. A
+        flow-matching model keeps its own scheduler class whatever ``name`` says: the others
+        predict noise, not velocity.
         """
         base = pipeline.scheduler
+        if isinstance(base, FlowMatchEulerDiscreteScheduler):
+            return type(base).from_config(base.config)
         cls, options = SCHEDULERS.get(name, (type(base), {}))
         return cls.from_config(base.config, **options)
 
@@ -210,8 +268,8 @@ class ModelRegistry:
         return pipeline
 
     def _source_path(self, preset: ModelPreset) -> str:
-        if preset.source == TINY_SOURCE:
-            return str(ensure_tiny_model(self.models_dir))
+        if is_builtin(preset.source):
+            return str(ensure_builtin(preset.source, self.models_dir))
         local = Path(preset.source).expanduser()
         return str(local) if local.exists() else preset.source
 

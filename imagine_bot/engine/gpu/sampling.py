@@ -18,9 +18,12 @@ from PIL import Image
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.conditioning import TextConditioning, text_conditioning
+from imagine_bot.engine.gpu.families import Family
+from imagine_bot.engine.gpu.families.family import LatentFormat
 from imagine_bot.engine.gpu.loras import applied_loras
-from imagine_bot.engine.gpu.previews import LatentFormat, latent_format, preview_image
+from imagine_bot.engine.gpu.previews import preview_image
 from imagine_bot.engine.gpu.seamless import seamless
+from imagine_bot.engine.gpu.soundness import BlankImages, blank, vae_in_float32
 from imagine_bot.engine.spec import GenerationSpec, steps_to_run
 
 if TYPE_CHECKING:
@@ -38,11 +41,17 @@ def run_pipeline(
 ) -> list[Image.Image]:
     """Run ``pipeline`` for ``spec``'s seeds; ``inputs`` are the kind-specific arguments
     (size, source image, mask, strength)."""
+    family = models.family(spec.model)
+    if not family.runs_sampler(spec.scheduler):
+        control.warn(
+            f"{family.title} models sample only with their own flow-matching scheduler, so "
+            f"the sampler {spec.scheduler!r} was not used."
+        )
     pipeline.scheduler = models.fresh_scheduler(pipeline, spec.scheduler)
     with applied_loras(pipeline, spec, models.settings.loras):
         # Inside the LoRAs: those with text-encoder weights change the conditioning too.
-        text = text_conditioning(pipeline, spec, control.warn)
-        hooks = StepHooks(spec, control, text, latent_format(pipeline))
+        text = text_conditioning(pipeline, family, spec, control.warn)
+        hooks = StepHooks(spec, control, text, family)
         images = call_pipeline(pipeline, spec, models, text, hooks, **inputs)
     if control.cancelled:
         raise JobCancelled
@@ -57,7 +66,37 @@ def call_pipeline(
     hooks: StepHooks,
     **inputs: Any,
 ) -> list[Image.Image]:
-    """The pipeline call itself, with its scheduler (already fresh), text and step hooks."""
+    """The pipeline call itself, with its scheduler (already fresh), text and step hooks.
+
+    Images that come back black (NaN latents turn black when converted: an fp16 VAE that
+    overflowed, a broken checkpoint) are made once more with the VAE in float32; black again,
+    the job fails with ``BlankImages`` rather than deliver them.
+    """
+    images = _call(pipeline, spec, models, text, hooks, **inputs)
+    if not blank(images):
+        return images
+    scheduler = pipeline.scheduler
+    with vae_in_float32(pipeline) as upcast:
+        if upcast:
+            hooks.control.warn(
+                "The first images came out black, so they were made again with the VAE in "
+                "full precision."
+            )
+            pipeline.scheduler = type(scheduler).from_config(scheduler.config)
+            images = _call(pipeline, spec, models, text, hooks, **inputs)
+    if blank(images):
+        raise BlankImages(spec.model, retried_in_float32=upcast)
+    return images
+
+
+def _call(
+    pipeline: DiffusionPipeline,
+    spec: GenerationSpec,
+    models: ModelRegistry,
+    text: TextConditioning,
+    hooks: StepHooks,
+    **inputs: Any,
+) -> list[Image.Image]:
     hooks.tap(pipeline.scheduler)
     # From an image, diffusers runs int(steps x strength) steps: at least one, or it fails.
     steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
@@ -67,8 +106,8 @@ def call_pipeline(
     ):
         images = pipeline(
             **text.inputs,
+            **hooks.family.guidance_inputs(pipeline, spec.guidance),
             num_inference_steps=steps,
-            guidance_scale=spec.guidance,
             generator=seed_generators(spec.seeds),
             callback_on_step_end=hooks,
             callback_on_step_end_tensor_inputs=hooks.tensor_inputs,
@@ -99,12 +138,13 @@ class StepHooks:
         spec: GenerationSpec,
         control: JobControl,
         text: TextConditioning,
-        fmt: LatentFormat | None,
+        family: Family,
     ) -> None:
         self.spec = spec
         self.control = control
         self.text = text
-        self.format = fmt
+        self.family = family
+        self.format: LatentFormat | None = family.preview
         self.estimate: torch.Tensor | None = None
         """The scheduler's latest prediction of the clean latents (``x0``), when it gives one."""
         self.tensor_inputs = ["latents"]
@@ -114,6 +154,9 @@ class StepHooks:
     def tap(self, scheduler: SchedulerMixin) -> None:
         """Catch ``scheduler``'s ``x0`` predictions as it makes them (a fresh scheduler per job,
         so wrapping its methods affects this job only)."""
+        if self.family.estimate == "flow":
+            self._tap_flow(scheduler)
+            return
         convert = getattr(scheduler, "convert_model_output", None)
         predicts_x0 = getattr(scheduler.config, "algorithm_type", "dpmsolver++") in (
             "dpmsolver++",
@@ -145,6 +188,28 @@ class StepHooks:
 
         scheduler.step = stepped
 
+    def _tap_flow(self, scheduler: SchedulerMixin) -> None:
+        """Flow matching moves ``x_t = (1 - sigma) x0 + sigma * noise`` along the model's
+        velocity ``v = noise - x0``, so the finished image is ``x0 = x_t - sigma * v``, with
+        the sigma of the step just taken."""
+        step = scheduler.step
+
+        @functools.wraps(step)
+        def stepped(
+            model_output: torch.Tensor,
+            timestep: Any,
+            sample: torch.Tensor,
+            *args: Any,
+            **kwargs: Any,
+        ) -> Any:
+            out = step(model_output, timestep, sample, *args, **kwargs)
+            sigma = scheduler.sigmas[scheduler.step_index - 1]
+            velocity = model_output.to(sample.dtype)
+            self.estimate = sample - sigma.to(sample.device, sample.dtype) * velocity
+            return out
+
+        scheduler.step = stepped
+
     def __call__(
         self, pipeline: DiffusionPipeline, step: int, timestep: Any, tensors: dict[str, Any]
     ) -> dict[str, Any]:
@@ -169,8 +234,9 @@ class StepHooks:
 
     def report(self, done: int, total: int, latents: torch.Tensor) -> None:
         """Progress, or a preview made from ``latents`` when one is due."""
-        fmt = self.format
-        self.control.step(done, total, None if fmt is None else lambda: preview_image(latents, fmt))
+        fmt, size = self.format, (self.spec.width, self.spec.height)
+        preview = None if fmt is None else functools.partial(preview_image, latents, fmt, size)
+        self.control.step(done, total, preview)
 
     @property
     def cancelled(self) -> bool:

@@ -1,4 +1,4 @@
-"""``--hd`` and Rerun as HD: twice the side, through a second pass (``engine/gpu/hd.py``).
+"""``--hd`` and Rerun as HD: twice the side, through a second pass (``engine/gpu/generate.py``).
 
 ``--hd`` renders the prompt at half its size, then enlarges and repaints it at low strength
 (A1111's hires fix); the job's size is twice the preset's side. Rerun as HD, under one image,

@@ -14,6 +14,7 @@ SAMPLER_NAMES: dict[SchedulerName, str] = {
     "dpmpp_2m": "DPM++ 2M",
     "dpmpp_2m_karras": "DPM++ 2M Karras",
     "unipc": "UniPC",
+    "lcm": "LCM",
 }
 
 

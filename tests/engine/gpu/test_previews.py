@@ -10,7 +10,9 @@ from PIL import Image
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.gpu.previews import SD1, SDXL, latents_to_rgb, preview_image
+from imagine_bot.engine.gpu.families.sd1 import PREVIEW as SD1
+from imagine_bot.engine.gpu.families.sdxl import PREVIEW as SDXL
+from imagine_bot.engine.gpu.previews import latents_to_rgb, preview_image
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.jobs.records import JobEvent, ProgressEvent, Requester, SucceededEvent
 from imagine_bot.engine.jobs.service import JobService
