@@ -10,6 +10,11 @@ FROM python:3.11-slim
 # bind-mounted /data belong to them.
 ARG UID=1000
 ARG GID=1000
+# An extra wheel index for torch, for hosts whose NVIDIA driver is older than CUDA 13 needs:
+#   docker compose build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126
+# Empty (the default): PyPI's CUDA 13 build. pip takes the index's +cuXXX build of the pinned
+# version, which ranks above PyPI's.
+ARG TORCH_INDEX_URL=""
 
 ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -32,9 +37,10 @@ WORKDIR /app
 # below, and the CUDA wheels (several GB) stay cached.
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install -c constraints.txt -r requirements.txt
+    && pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} \
+        -c constraints.txt -r requirements.txt
 
-COPY README.md ./
+COPY README.md LICENSE ./
 COPY imagine_bot ./imagine_bot
 RUN pip install --no-deps .
 

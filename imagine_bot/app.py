@@ -10,7 +10,7 @@ second client) finds the same queue, database and images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -94,5 +94,6 @@ class ImagineApp(Planning):
         self.workers.close()
 
     def worker_health(self) -> list[WorkerHealth]:
-        """Every GPU worker: alive, and holding the default model? (``/healthz``)"""
-        return self.workers.health()
+        """Every GPU worker: alive, and holding the default model if it warms up? (``/healthz``)"""
+        warm_up = self.settings.engine.warm_up
+        return [replace(worker, warm_up=warm_up) for worker in self.workers.health()]

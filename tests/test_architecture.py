@@ -16,6 +16,9 @@ TYPE_CHECKING-only one never runs, so neither can fail to import.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -199,6 +202,18 @@ def test_a_package_never_loads(package: str, forbidden: set[str]) -> None:
     assert {module: names for module, names in found.items() if names} == {}
 
 
+def test_every_gpu_module_needs_torch() -> None:
+    """``engine/gpu`` means "imports torch": numpy/PIL-only code (geometry, grids) lives in
+    ``engine/images``, where the event loop may use it without loading torch."""
+    light = [
+        module
+        for module, path in modules().items()
+        if within(module, "imagine_bot.engine.gpu") and path.name != "__init__.py"
+        if not loads(module, RUNS) & TORCH
+    ]
+    assert light == []
+
+
 def test_only_the_bot_imports_discord() -> None:
     wrong = [
         f"{module}:{found.line}"
@@ -266,3 +281,60 @@ def test_no_file_is_over_the_size_limit() -> None:
     }
     over = {name: lines for name, lines in sizes.items() if lines > MAX_LINES}
     assert set(over) == KNOWN_OVERSIZED, over
+
+
+EXTENSIONS = "imagine_bot.bot.exts"
+
+
+def extension_of(module: str) -> str | None:
+    """The feature package (``imagine_bot.bot.exts.<feature>``) holding ``module``, if any."""
+    if not within(module, EXTENSIONS) or module == EXTENSIONS:
+        return None
+    return ".".join(module.split(".")[:4])
+
+
+def test_nothing_imports_an_extension() -> None:
+    """Extensions are leaves: the client loads them by dotted name (``load_extension``)."""
+    wrong = [
+        f"{module}:{found.line} imports {found.target}"
+        for module in modules()
+        if extension_of(module) is None
+        for found in imports_of(module)
+        if within(found.target, EXTENSIONS)
+    ]
+    assert wrong == []
+
+
+def test_no_extension_imports_another() -> None:
+    """What two features share lives outside ``exts/`` (``bot/jobs/``, ``bot/access.py``...)."""
+    wrong = [
+        f"{module}:{found.line} imports {found.target}"
+        for module in modules()
+        if (own := extension_of(module)) is not None
+        for found in imports_of(module)
+        if within(found.target, EXTENSIONS) and extension_of(found.target) != own
+    ]
+    assert wrong == []
+
+
+def test_the_bot_process_loads_no_torch() -> None:
+    """Every module of the bot process, imported for real in a fresh interpreter: GPU work runs
+    on workers, so the bot never pays torch's start-up nor needs a GPU stack (with Ray it has
+    none). Real imports, not the static graph: a library may load torch behind our back."""
+    bot_modules = sorted(m for m in modules() if within(m, "imagine_bot.bot"))
+    script = (
+        "import importlib, sys\n"
+        f"for name in {bot_modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted(set(sys.modules) & set({sorted(TORCH)!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", f"the bot process loaded {done.stdout.strip()}"

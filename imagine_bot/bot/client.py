@@ -1,8 +1,9 @@
 """The Discord client: slash commands only, no privileged intents.
 
-It is handed the app and owns the Discord side of it: the desk that starts jobs and the
-watcher that keeps their messages up to date, both given the app explicitly; the features
-(``exts/<feature>/``) are extensions whose ``setup`` builds their cog from what it holds.
+It is handed the app and owns the Discord side of it: the desk that starts jobs, the watcher
+that keeps their messages up to date and the job buttons (``bot/jobs/``). The features
+(``exts/<feature>/``) are extensions loaded by dotted name, never imported: each ``setup``
+builds its cog from what the client holds and registers with the desk through its methods.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from discord.ext import commands
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.access import PlaceCheckedTree
 from imagine_bot.bot.errors import answer_failure
-from imagine_bot.bot.exts.imagine.desk import JobDesk
-from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.jobs.buttons import JobButton
+from imagine_bot.bot.jobs.desk import JobDesk
+from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.web import ops
 from imagine_bot.bot.web.server import WebServer
 
@@ -55,11 +57,13 @@ class ImagineBot(commands.Bot):
         self.web = WebServer(app)
         """Extensions add their pages in ``setup``; it starts once they are all loaded."""
         self.web.add_routes(ops.routes)
+        self.web.gateway_connected = self.gateway_connected
         self.serve = serve
         self._unsubscribe: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
         self.tree.error(answer_failure)
+        self.add_dynamic_items(JobButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if not self.serve:
@@ -75,6 +79,10 @@ class ImagineBot(commands.Bot):
             self._unsubscribe()
         await self.web.stop()
         await super().close()
+
+    def gateway_connected(self) -> bool:
+        """Past READY with the gateway's socket open: False while discord.py reconnects."""
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
 
     def commands_fingerprint(self) -> str:
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]

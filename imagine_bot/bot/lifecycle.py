@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
 import aiohttp
 import discord
@@ -20,6 +19,7 @@ INVITE_PERMISSIONS = discord.Permissions(274878024704)
 """The README's set: view channels, send messages (also in threads), embed links, attach files
 and read message history."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PAUSED_NOTE = "the queue is PAUSED (an admin's /admin pause; /admin resume starts it); "
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ async def log_in(bot: ImagineBot, token: str) -> None:
 
 
 def startup_line(bot: ImagineBot, app: ImagineApp) -> str:
-    """Who the bot is, where it runs, and how to add it to a server."""
+    """Who the bot is, where it runs, whether an admin paused the queue (kept across
+    restarts), and how to add it to a server."""
     user = bot.user
     assert user is not None and bot.application_id is not None, "only once ready"
     invite = discord.utils.oauth_url(
@@ -50,11 +51,12 @@ def startup_line(bot: ImagineBot, app: ImagineApp) -> str:
         scopes=("bot", "applications.commands"),
     )
     servers = len(bot.guilds)
+    web = f"web {bot.web.base_url}, " if app.settings.web.enabled else ""
     return (
-        f"imagine-bot: ready as {user} in {servers} server{'s' * (servers != 1)}; "
+        f"ready as {user} in {servers} server{'s' * (servers != 1)}; "
         f"{app.workers.where()}, "
-        f"model {app.settings.default_model}, data {app.settings.paths.data_dir.resolve()}; "
-        f"invite: {invite}"
+        f"model {app.settings.default_model}, {web}data {app.settings.paths.data_dir.resolve()}; "
+        f"{PAUSED_NOTE if app.service.paused else ''}invite: {invite}"
     )
 
 
@@ -87,4 +89,4 @@ def _stop_on(number: signal.Signals, stop: asyncio.Event) -> None:
 
 async def _announce(bot: ImagineBot, app: ImagineApp) -> None:
     await bot.wait_until_ready()
-    print(startup_line(bot, app), file=sys.stdout, flush=True)
+    log.info("%s", startup_line(bot, app))

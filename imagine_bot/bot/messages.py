@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import discord
 
 from imagine_bot.engine.errors import LaneNotInPlan, UserError
@@ -21,6 +23,25 @@ def prompt_text(spec: GenerationSpec, flags: FlagRegistry) -> str:
     """The prompt as the user wrote it, flags included (to edit it, or to echo it)."""
     pieces = (" ".join(spec.image_prompts), _text(spec), flags.format(spec.flags))
     return " ".join(piece for piece in pieces if piece)
+
+
+def editable_prompt(
+    spec: GenerationSpec, flags: FlagRegistry, limit: int, extra: str = ""
+) -> tuple[str, bool]:
+    """The prompt as the user wrote it, plus ``extra`` flags, within ``limit`` characters (a
+    form's field): image links and flags whole, the text cut at a word when it must be; True
+    when it was cut, to say so."""
+    head, text = " ".join(spec.image_prompts), _text(spec)
+    tail = " ".join(piece for piece in (flags.format(spec.flags), extra) if piece)
+    whole = " ".join(piece for piece in (head, text, tail) if piece)
+    if len(whole) <= limit:
+        return whole, False
+    room = max(limit - len(whole) + len(text), 0)
+    shortened = text[:room]
+    if text[room : room + 1] not in ("", " ") and " " in shortened:
+        shortened = shortened.rsplit(" ", 1)[0]  # no half word
+    # Only links and flags over the limit by themselves are cut anywhere.
+    return " ".join(piece for piece in (head, shortened.rstrip(), tail) if piece)[:limit], True
 
 
 def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:
@@ -55,10 +76,36 @@ def single_line(
     return f"**{prompt_echo(spec, flags)}** - Image #{index} <@{owner_id}>"
 
 
-def waiting(position: int | None) -> str:
+PAUSED = "the queue is paused by an admin"
+NO_WORKER = "waiting for a GPU worker"
+
+
+def waiting(position: int | None, hold: str | None = None) -> str:
+    """A waiting job's status: its place, or why nothing starts (``PAUSED``, ``NO_WORKER``)."""
+    if hold is not None:
+        return f"Queued: {hold}"
     if position is None or position <= 1:
         return "Waiting to start"
     return f"Waiting to start, #{position} in queue"
+
+
+def submitted(positions: Sequence[int | None], hold: str | None) -> str:
+    """The private answer to a submission of jobs at ``positions`` in the queue (None: already
+    started): "Started.", "Queued (#3).", or queued and why nothing starts."""
+    count = len(positions)
+    jobs = "" if count == 1 else f" {count} jobs"
+    if hold is not None:
+        return f"Queued{jobs}: {hold}."
+    places = sorted(position for position in positions if position is not None)
+    if not places:
+        return f"Started{jobs}."
+    where = f"#{places[0]}" if len(places) == 1 else f"#{places[0]} to #{places[-1]}"
+    return f"Queued{jobs} ({where})."
+
+
+def already_started(link: str | None) -> str:
+    """A repeated press or submission: the job exists, and here is where."""
+    return f"That job is already started: {link}" if link else "That job is already started."
 
 
 def percent(done: int, total: int) -> str:

@@ -12,8 +12,10 @@ import yarl
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.bot.lifecycle import log_in, serve
+from imagine_bot.bot.logs import configure_logging
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.sources import check_sources
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,11 @@ async def run_bot(settings: Settings) -> None:
     try:
         async with ImagineBot(app) as bot:
             await log_in(bot, token)
-            discord.utils.setup_logging(level=logging.INFO)
+            # From here on: before it, a failed start is the one line of its UserError.
+            configure_logging(settings.logging)
+            for finding in check_sources(settings):
+                # Found now rather than by the first member who picks that model or LoRA.
+                (log.error if finding.broken else log.info)("%s", finding)
             app.start_workers()
             await serve(bot, app)
     finally:

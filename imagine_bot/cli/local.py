@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import sys
 import uuid
@@ -205,9 +206,17 @@ async def derive_from_file(
 
 def store_input(path: Path, planning: Planning) -> StoredImage:
     """The file in the image store, read like an attachment (same formats, byte and pixel
-    limits, first frame, RGB) but at its own size: the actions scale it where they need to."""
+    limits, first frame, RGB) but at its own size: the actions scale it where they need to.
+
+    An RGB PNG that decodes to the very same pixels (one the bot made) is kept byte for byte,
+    so the images made from it name it, Content Credentials and all, as their parent."""
     limits = planning.settings.fetch.model_copy(update={"max_side": MAX_SIDE})
-    return store_image_file(path, limits, planning.images)
+    stored = store_image_file(path, limits, planning.images)
+    original = path.read_bytes()
+    with Image.open(io.BytesIO(original)) as image:
+        same = image.format == "PNG" and image.mode == "RGB"
+        same = same and image.tobytes() == planning.images.open(stored.sha256).tobytes()
+    return planning.images.put_png(original, stored.width, stored.height) if same else stored
 
 
 def store_mask(path: Path, size: tuple[int, int], planning: Planning) -> SourceImage:

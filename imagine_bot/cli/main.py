@@ -12,7 +12,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from imagine_bot import __version__
+from imagine_bot.cli.admin import add_admin_commands
 from imagine_bot.cli.local import add_local_commands
+from imagine_bot.cli.provenance import add_provenance_commands
 from imagine_bot.cli.storage import add_storage_commands
 from imagine_bot.config import Settings, SettingsError, load_settings
 from imagine_bot.engine.errors import ModelUnavailable, UserError
@@ -43,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagine-bot", description="A self-hosted, Midjourney-style image bot."
     )
+    parser.add_argument("--version", action="version", version=f"imagine-bot {__version__}")
     parser.add_argument(
         "--config",
         type=Path,
@@ -65,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     plugins.set_defaults(command=_plugins)
     add_storage_commands(commands)
+    add_admin_commands(commands)
+    add_provenance_commands(commands)
     return parser
 
 

@@ -58,7 +58,7 @@ def open_database(settings: Settings) -> Database:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from imagine_bot.engine.jobs.storage import SchemaError, upgrade
+    from imagine_bot.engine.jobs.storage import SchemaError, backup_path, upgrade
 
     database = open_database(settings)
     shown = database.url.render_as_string(hide_password=True)
@@ -74,7 +74,9 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     elif before == 0:
         print(f"{shown}: created at schema version {after}")
     else:
-        print(f"{shown}: upgraded from schema version {before} to {after}")
+        backup = backup_path(database, before)
+        saved = f" (the version-{before} database was copied to {backup})" if backup else ""
+        print(f"{shown}: upgraded from schema version {before} to {after}{saved}")
     return 0
 
 

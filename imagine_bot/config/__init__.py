@@ -1,6 +1,6 @@
 """Settings: one TOML file plus ``IMAGINE_*`` environment overrides."""
 
-from imagine_bot.config.loader import SettingsError, load_settings
+from imagine_bot.config.loader import SettingsError, effective_settings, load_settings
 from imagine_bot.config.settings import FetchSettings, IPAdapterSettings, ModelPreset, Settings
 
 __all__ = [
@@ -9,5 +9,6 @@ __all__ = [
     "ModelPreset",
     "Settings",
     "SettingsError",
+    "effective_settings",
     "load_settings",
 ]

@@ -20,3 +20,5 @@ class DescribeSettings(BaseModel):
     """Hugging Face repo id or local folder of a CLIP model and its processor."""
     max_words: int = Field(20, ge=4, le=60)
     """The longest caption, in tokens, the captioning model may write."""
+    max_per_member: int = Field(2, ge=1, le=20)
+    """How many /describe requests of one member may be queued or running at once."""

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from imagine_bot.config.settings import InvalidReference, Settings
+from imagine_bot.config.section import InvalidReference
+from imagine_bot.config.settings import Settings
 from imagine_bot.config.web import SECRET_ENV as WEB_SECRET_ENV
 
 ENV_PREFIX = "IMAGINE_"
@@ -32,20 +33,7 @@ class SettingsError(Exception):
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
-    if path is None and env.get(CONFIG_ENV):
-        path = Path(env[CONFIG_ENV])
-
-    merged: dict[str, Any] = {}
-    sources: dict[tuple[str, ...], str] = {}
-    _merge(merged, _read_defaults(), (), DEFAULTS_LABEL, sources)
-    if path is not None:
-        _merge(merged, _read_toml(path), (), str(path), sources)
-    for name, value in sorted(env.items()):
-        if name.startswith(ENV_PREFIX) and name not in NOT_SETTINGS:
-            keys = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
-            _merge(merged, _nest(keys, _parse_env_value(value)), (), name, sources)
-
+    merged, sources = _layers(path, env)
     for keys, source in sources.items():
         if keys[-1] in SECRET_KEYS:
             raise SettingsError(
@@ -56,6 +44,45 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         return Settings.model_validate(merged)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, sources)) from None
+
+
+def effective_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None
+) -> list[tuple[str, Any, str]]:
+    """Every setting as the bot uses it: (dotted key, value, the layer that set it: the file,
+    an ``IMAGINE_*`` variable or the built-in defaults), for ``imagine-bot config``."""
+    settings = load_settings(path, env)
+    sources = _layers(path, env)[1]
+    found: list[tuple[str, Any, str]] = []
+
+    def walk(value: Any, keys: tuple[str, ...]) -> None:
+        if isinstance(value, dict) and value:
+            for key, inner in value.items():
+                walk(inner, (*keys, str(key)))
+        else:
+            found.append((".".join(keys), value, _source_of(keys, sources)))
+
+    walk(settings.model_dump(mode="json"), ())
+    return found
+
+
+def _layers(
+    path: Path | None, env: Mapping[str, str] | None
+) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """The merged layers, and the layer that set each leaf key."""
+    env = os.environ if env is None else env
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    merged: dict[str, Any] = {}
+    sources: dict[tuple[str, ...], str] = {}
+    _merge(merged, _read_defaults(), (), DEFAULTS_LABEL, sources)
+    if path is not None:
+        _merge(merged, _read_toml(path), (), str(path), sources)
+    for name, value in sorted(env.items()):
+        if name.startswith(ENV_PREFIX) and name not in NOT_SETTINGS:
+            keys = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
+            _merge(merged, _nest(keys, _parse_env_value(value)), (), name, sources)
+    return merged, sources
 
 
 def _read_defaults() -> dict[str, Any]:

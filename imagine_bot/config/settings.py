@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
-from datetime import UTC, time, tzinfo
 from pathlib import Path
 from typing import Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.fix import FixSettings
+from imagine_bot.config.logs import LogSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
+from imagine_bot.config.names import PRESET_NAME
+from imagine_bot.config.provenance import ProvenanceSettings
+from imagine_bot.config.quota import QuotaSettings
 from imagine_bot.config.safety import SafetySettings
+from imagine_bot.config.section import InvalidReference, Section
 from imagine_bot.config.structure import StructureSettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
@@ -27,19 +30,6 @@ SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
 DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 
-class InvalidReference(ValueError):
-    """A setting that names something (a preset) that is not defined; ``key`` is its dotted path."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.message = message
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 Quantization = Literal["nf4", "fp8", "gguf"]
 
 BlockScales = dict[str, float | dict[str, float | list[float]]]
@@ -50,7 +40,7 @@ SDXL_STYLE_BLOCKS: BlockScales = {"up": {"block_0": [0.0, 1.0, 0.0]}}
 """InstantStyle's style block of SDXL: the second attention of the first up block."""
 
 
-class IPAdapterSettings(_Section):
+class IPAdapterSettings(Section):
     """A model's IP-Adapter: the weights behind image prompts, ``--sref`` and ``--cref``/``--oref``.
 
     Loaded with diffusers' ``load_ip_adapter`` on the first job that needs it.
@@ -75,7 +65,7 @@ class IPAdapterSettings(_Section):
     """The blocks that carry the subject; unset or ``{}``: no ``--cref``/``--oref``."""
 
 
-class ModelPreset(_Section):
+class ModelPreset(Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
     source: str = Field(min_length=1)
@@ -132,7 +122,7 @@ class ModelPreset(_Section):
         return self.model_copy(update=cheaper)
 
 
-class PathSettings(_Section):
+class PathSettings(Section):
     data_dir: Path = Path("imagine-data")
 
     @property
@@ -145,7 +135,7 @@ class PathSettings(_Section):
         return self.data_dir / "store"
 
 
-class EngineSettings(_Section):
+class EngineSettings(Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     max_pixels: int = Field(2048 * 2048, ge=64 * 64)
@@ -177,7 +167,7 @@ UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]
 UPSCALE_MODELS: tuple[UpscaleModel, ...] = get_args(UpscaleModel)
 
 
-class UpscaleSettings(_Section):
+class UpscaleSettings(Section):
     """Real-ESRGAN weight files (unset: Lanczos with a warning) and how to run them."""
 
     x2plus_weights: Path | None = None
@@ -200,7 +190,7 @@ class UpscaleSettings(_Section):
         return path
 
 
-class DiscordSettings(_Section):
+class DiscordSettings(Section):
     """Where the bot answers and who may press which buttons. The token comes from DISCORD_TOKEN."""
 
     allowed_guilds: tuple[int, ...] = ()
@@ -215,7 +205,7 @@ class DiscordSettings(_Section):
     delivery_retries: int = Field(3, ge=0, le=10)
 
 
-class FetchSettings(_Section):
+class FetchSettings(Section):
     """Limits on the images users give by URL or attachment (``engine/images/fetch.py``)."""
 
     allowed_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
@@ -242,7 +232,7 @@ class FetchSettings(_Section):
         return tuple(cleaned)
 
 
-class ActionSettings(_Section):
+class ActionSettings(Section):
     """How the buttons' actions (vary, upscale, zoom, pan, enhance) derive their jobs."""
 
     vary_subtle_strength: float = Field(0.35, gt=0.0, le=1.0)
@@ -257,12 +247,12 @@ class ActionSettings(_Section):
     feather: float = Field(0.03, ge=0.0, le=0.25)
 
 
-class PluginSettings(_Section):
+class PluginSettings(Section):
     folder: Path | None = None
     blocked: tuple[str, ...] = ()
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     """Where jobs, quotas and preferences are kept: one SQLite file."""
 
     url: str = ""
@@ -287,7 +277,7 @@ class DatabaseSettings(_Section):
         return f"sqlite:///{Path(self.url).expanduser() if self.url else data_dir / 'imagine.db'}"
 
 
-class QueueSettings(_Section):
+class QueueSettings(Section):
     """Caps that keep one person from filling the queue, and crash recovery."""
 
     max_running_per_user: int = Field(3, ge=1, le=100)
@@ -297,73 +287,7 @@ class QueueSettings(_Section):
     """How often a job that was running when the process died is started again."""
 
 
-Period = Literal["daily", "weekly", "monthly"]
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-WEEKDAYS: tuple[str, ...] = get_args(Weekday)
-
-
-class QuotaTier(_Section):
-    """A plan: members with one of ``roles`` get ``budget`` GPU-seconds of fast time a period."""
-
-    roles: tuple[int, ...] = ()
-    budget: float = Field(ge=0)
-    period: Period = "daily"
-    relax: bool = True
-    """Whether relax mode is allowed, and so the fallback when fast time runs out."""
-
-
-class QuotaSettings(_Section):
-    """GPU-time budgets by Discord role, measured in GPU-seconds on the worker."""
-
-    enabled: bool = True
-    default_tier: str = "everyone"
-    tiers: dict[str, QuotaTier] = Field(
-        default_factory=lambda: {"everyone": QuotaTier(budget=3600.0)}
-    )
-    timezone: str = "UTC"
-    reset_time: time = time(0, 0)
-    weekly_reset_day: Weekday = "monday"
-    monthly_reset_day: int = Field(1, ge=1, le=28)
-    turbo_multiplier: float = Field(2.0, ge=0)
-    fast_multiplier: float = Field(1.0, ge=0)
-    relax_multiplier: float = Field(0.0, ge=0)
-    default_estimate: float = Field(30.0, gt=0)
-    """GPU-seconds reserved for a job when no similar job has been measured yet."""
-    estimate_samples: int = Field(20, ge=1, le=1000)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            zone(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris; zones other "
-                "than UTC need the system's time zone database, or `pip install tzdata`)"
-            ) from None
-        return value
-
-    @property
-    def zone(self) -> tzinfo:
-        return zone(self.timezone)
-
-    @model_validator(mode="after")
-    def _default_tier_exists(self) -> QuotaSettings:
-        if self.default_tier not in self.tiers:
-            known = ", ".join(sorted(self.tiers)) or "none defined"
-            raise InvalidReference(
-                "quota.default_tier",
-                f"{self.default_tier!r} is not a [quota.tiers.*] tier ({known})",
-            )
-        return self
-
-
-def zone(name: str) -> tzinfo:
-    """The time zone ``name``; UTC needs no time zone database (slim images lack one)."""
-    return UTC if name.upper() == "UTC" else ZoneInfo(name)
-
-
-class Settings(_Section):
+class Settings(Section):
     default_model: str = "tiny"
     paths: PathSettings = PathSettings()
     engine: EngineSettings = EngineSettings()
@@ -379,9 +303,19 @@ class Settings(_Section):
     quota: QuotaSettings = QuotaSettings()
     workers: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
+    logging: LogSettings = LogSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
     fix: FixSettings = FixSettings()
+    provenance: ProvenanceSettings = ProvenanceSettings()
+
+    @field_validator("models")
+    @classmethod
+    def _preset_names_fit_buttons(cls, models: dict[str, ModelPreset]) -> dict[str, ModelPreset]:
+        for name in models:
+            if refusal := PRESET_NAME.refusal(name):
+                raise ValueError(refusal)
+        return models
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:

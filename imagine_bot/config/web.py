@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SECRET_ENV = "IMAGINE_WEB_SECRET"
@@ -20,6 +23,15 @@ class WebSettings(BaseModel):
     link_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
     max_upload_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     """The largest request body the server reads (a mask upload, a form)."""
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    """A connection that has not sent a request's headers this long after opening (or after
+    the previous answer) is closed."""
+    body_timeout_s: float = Field(30.0, gt=0, le=600)
+    """A request whose body has not arrived whole this long after its headers is answered 408
+    and closed."""
+    max_connections: int = Field(256, ge=1, le=65536)
+    """Connections open at once; the next is answered 503 and closed (each holds a file
+    descriptor, which the bot also needs for its jobs)."""
 
     @field_validator("listen")
     @classmethod
@@ -37,9 +49,31 @@ class WebSettings(BaseModel):
         return value.rstrip("/")
 
     @property
+    def public_url_warning(self) -> str | None:
+        """A sentence when the server listens beyond this machine while links point back at
+        it (``public_url`` left at localhost on a server): members' browsers would open their
+        own computer. None otherwise."""
+        if _is_loopback(self.host) or not _is_loopback(urlsplit(self.public_url).hostname or ""):
+            return None
+        return (
+            f"web.listen is {self.listen}, reachable from other machines, but web.public_url "
+            f"is {self.public_url}: links in Discord open members' own computers. Set [web] "
+            "public_url to the address their browsers reach (your reverse proxy's https:// URL)."
+        )
+
+    @property
     def host(self) -> str:
         return self.listen.rpartition(":")[0].strip("[]")
 
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -7,12 +7,27 @@ prints); the bot may word them its own way (flags, Discord timestamps): ``bot.me
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from imagine_bot.engine.times import duration, utc_stamp
 
 
 class UserError(Exception):
-    """A failure a user caused or can fix; its message is shown to them as it is."""
+    """A failure a user caused or can fix; its message is shown to them as it is.
+
+    Picklable whatever a subclass's constructor takes (Ray sends errors back from its workers
+    by pickle, which would call the constructor with the message alone): the message and the
+    fields travel, and the constructor is not called again."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[UserError], args: tuple[Any, ...], fields: dict[str, Any]) -> UserError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(fields)
+    return error
 
 
 class PromptError(UserError):
@@ -27,16 +42,41 @@ class ModelUnavailable(UserError):
     """A model (or a part of one) could not be loaded. Its message is for the member and names
     no file; ``details`` (source, reason, the setting to check) is for the log and the admin."""
 
-    def __init__(self, what: str, source: str, reason: str, setting: str) -> None:
+    def __init__(
+        self, what: str, source: str, reason: str, setting: str, *, sentence: str | None = None
+    ) -> None:
         super().__init__(
-            f"The {what} could not be loaded on this server, so no images were made; "
+            sentence
+            or f"The {what} could not be loaded on this server, so no images were made; "
             "the admin can find why in the bot's log."
         )
+        self.what = what
         self.details = (
             f"The {what} could not be loaded from {source}: {reason}. Check {setting} in the "
             "settings and that the weights are downloaded (models from the hub need network "
             "access once)."
         )
+
+
+class LoraUnusable(ModelUnavailable):
+    """A LoRA preset's file is missing, unreadable or shaped for another model."""
+
+    def __init__(self, name: str, source: str, reason: str, *, mismatch: bool) -> None:
+        problem = (
+            "does not fit this model (it was made for another kind)"
+            if mismatch
+            else "could not be loaded on this server"
+        )
+        super().__init__(
+            f"LoRA {name!r}",
+            source,
+            reason,
+            f"loras.{name}.source and loras.{name}.family",
+            sentence=f"The LoRA {name!r} {problem}, so no images were made; "
+            "the admin can find why in the bot's log.",
+        )
+        self.name = name
+        self.mismatch = mismatch
 
 
 class QueueFull(UserError):
@@ -73,6 +113,19 @@ class QueueFull(UserError):
         return (
             f"You already have {self.pending} jobs queued or running, the most allowed "
             f"{split}. Wait for one to finish, or cancel one."
+        )
+
+
+class DescribeBusy(UserError):
+    """The member already has as many /describe requests queued or running as allowed."""
+
+    def __init__(self, *, pending: int, limit: int) -> None:
+        self.pending = pending
+        self.limit = limit
+        """``describe.max_per_member``."""
+        super().__init__(
+            f"You already have {pending} images being described, the most allowed at once. "
+            "Wait for one to finish."
         )
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
 
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
@@ -227,7 +226,13 @@ class DraftSpec(BaseModel):
         )
 
 
-GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "fix"]
+GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "fix", "describe"]
+
+DESCRIBE = "describe"
+"""The action of a /describe job: the worker writes prompts for ``source`` instead of images."""
+DESCRIBE_MODEL = "/describe"
+"""The ``model`` of a /describe job: no preset can have this name, so GPU-time estimates of
+image jobs and of /describe jobs never mix."""
 
 
 class GenerationSpec(_Frozen):
@@ -306,7 +311,7 @@ class GenerationSpec(_Frozen):
         """The sampling steps that really run: an image-to-image pass at ``strength`` runs
         that share of ``steps`` (as diffusers does), ``--stop`` ends early, a pure upscale runs
         none."""
-        if self.kind == "upscale" and self.strength is None:
+        if self.kind == "describe" or (self.kind == "upscale" and self.strength is None):
             return 0
         scheduled = self.steps
         if self.hd is not None and self.source is None:
@@ -319,6 +324,8 @@ class GenerationSpec(_Frozen):
     @property
     def kind(self) -> GenerateKind:
         """Which pipeline the generate stage runs for this spec."""
+        if self.action == DESCRIBE:
+            return "describe"
         if self.source is None:
             return "txt2img"
         if self.upscale is not None:
@@ -374,25 +381,3 @@ _OPTIONAL_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in _RESOLVE
 INHERITED_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in ACTION_FIELDS)
 """Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
 and ``negative_prompt``); seeds and the ``ACTION_FIELDS`` are the action's to set."""
-
-
-class GenerationResult:
-    """What the worker produced for one spec; post-process hooks add to it in place."""
-
-    def __init__(self, spec: GenerationSpec, images: list[Image.Image]) -> None:
-        if len(images) != len(spec.seeds):
-            raise RuntimeError(
-                f"the generate stage returned {len(images)} images for {len(spec.seeds)} seeds"
-            )
-        self.spec = spec
-        self.images = images
-        self.grid: Image.Image | None = None
-        self.parameters: list[str] = []
-        """Per-image generation parameters (A1111 text), written into each PNG."""
-        self.png_text: dict[str, str] = {}
-        """More PNG text chunks, the same for every image (the typed prompt, the spec)."""
-        self.warnings: list[str] = []
-        """What the user should know about how it was made (e.g. an upscaler fallback)."""
-        self.flagged: list[int] = []
-        """The images (1-based, grid order) the safety classifier flagged."""
-        self.gpu_seconds = 0.0

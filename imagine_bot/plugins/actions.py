@@ -7,12 +7,12 @@ is registered the same way (``plugins/builtin/actions.py``). ``JobPlanner.derive
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.config.names import ACTION_NAME
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.spec import (
     INHERITED_FIELDS,
@@ -29,8 +29,6 @@ ActionScope = Literal["grid", "image"]
 PromptEditing = Literal["never", "remix", "always"]
 """When pressing the button first opens the prompt for editing: never, in the member's Remix
 mode, or always (Custom Zoom, whose factor is a flag of the prompt)."""
-
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -102,10 +100,9 @@ class Action:
     edit_prompt: PromptEditing = "never"
     """Whether the press opens the prompt for editing before the job is queued; the edited
     prompt replaces the parent's (``JobPlanner.derive(prompt=...)``)."""
-
-    def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
-            raise ValueError(f"action name {self.name!r} must be lower-case letters, digits or _")
+    form_suffix: str = ""
+    """Added to the prompt the form opens with when it lacks its flag (Custom Zoom's
+    ``--zoom 2``)."""
 
     def applies_to(self, spec: GenerationSpec) -> bool:
         return self.applies(spec)
@@ -118,6 +115,10 @@ class ActionRegistry:
         self._actions: dict[str, Action] = {}
 
     def register(self, action: Action) -> None:
+        """Add ``action``; ``ValueError`` saying why when its name cannot be a button's."""
+        refusal = ACTION_NAME.refusal(action.name)
+        if refusal is not None:
+            raise ValueError(refusal)
         if action.name in self._actions:
             raise ValueError(f"the action {action.name!r} is already registered")
         self._actions[action.name] = action

@@ -16,7 +16,7 @@ override them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from imagine_bot.plugins import hookspec
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from imagine_bot.config import Settings
     from imagine_bot.engine.control import JobControl
     from imagine_bot.engine.gpu.models import ModelRegistry
-    from imagine_bot.engine.spec import DraftSpec, GenerationResult, GenerationSpec, Prompt
+    from imagine_bot.engine.result import GenerationResult
+    from imagine_bot.engine.spec import DraftSpec, GenerationSpec, Prompt
     from imagine_bot.plugins.actions import Action
     from imagine_bot.plugins.flags import Flag, FlagRegistry
 
@@ -131,6 +132,21 @@ def imagine_generate(
     by ``spec.kind``, text-to-image, image-to-image (vary, enhance), inpainting (zoom, make
     square, pan) or upscale, all images in one batched pipeline call with one generator per
     seed.
+    """
+
+
+@hookspec(firstresult=True)
+@sync_only
+def imagine_generate_batch(
+    specs: Sequence[GenerationSpec], models: ModelRegistry, controls: Sequence[JobControl]
+) -> list[list[Image.Image]] | None:
+    """Produce the images of several jobs (their specs share ``GenerationSpec.batch_key``) in
+    one pipeline call: one list per spec, each as ``imagine_generate`` would make it alone.
+
+    Runs on the GPU worker thread; first result wins; sync only. Only asked of the plugin whose
+    ``imagine_generate`` runs first: a plugin that replaces the generate stage without
+    implementing this runs its jobs one by one. Built-in (``generate``): txt2img jobs side by
+    side in one batch, each with its own prompt, generators, progress, previews and cancel.
     """
 
 

@@ -43,6 +43,7 @@ BUILTIN_PLUGINS = (
     "generate",
     "grid",
     "metadata",
+    "provenance",
 )
 """The modules of ``plugins/builtin/``; their implementations of a hook run in this order."""
 ESSENTIAL = {
@@ -102,7 +103,7 @@ def collect_actions(manager: pluggy.PluginManager, settings: Settings) -> Action
     try:
         manager.hook.imagine_register_actions(register=actions.register, settings=settings)
     except ValueError as exc:
-        raise PluginError(f"conflicting actions: {exc}") from exc
+        raise PluginError(f"a plugin registered an action that cannot be used: {exc}") from exc
     return actions
 
 

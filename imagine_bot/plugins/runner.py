@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 import pluggy
 
 from imagine_bot.engine.control import JobCancelled, JobControl
-from imagine_bot.engine.gpu.batch import generate_batch
+from imagine_bot.engine.gpu.describe import Describer
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import share
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
-from imagine_bot.plugins.manager import BUILTIN_PREFIX
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec
 
 T = TypeVar("T")
 
@@ -38,6 +38,8 @@ class JobRunner:
         )
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._describer: Describer | None = None
+        """/describe's models, loaded by the first /describe job this worker runs."""
 
     def submit(self, spec: GenerationSpec, control: JobControl) -> Future[GenerationResult]:
         """Queue ``spec`` on the GPU worker; the future resolves to the post-processed result."""
@@ -73,6 +75,8 @@ class JobRunner:
 
     def _generate(self, spec: GenerationSpec, control: JobControl) -> GenerationResult:
         started = time.perf_counter()
+        if spec.kind == "describe":
+            return self._describe(spec, started)
         images = self.manager.hook.imagine_generate(spec=spec, models=self.models, control=control)
         if images is None:
             raise RuntimeError("no plugin implements imagine_generate")
@@ -83,14 +87,15 @@ class JobRunner:
     def _generate_batch(
         self, specs: Sequence[GenerationSpec], controls: Sequence[JobControl]
     ) -> list[Outcome]:
-        if len(specs) == 1 or not self._builtin_generate():
-            # A plugin's own generate stage takes one spec at a time.
+        if len(specs) == 1 or not self._generate_stage_batches():
             return [
                 _outcome(self._generate, spec, control)
                 for spec, control in zip(specs, controls, strict=True)
             ]
         started = time.perf_counter()
-        batch = generate_batch(specs, self.models, controls)
+        batch = self.manager.hook.imagine_generate_batch(
+            specs=specs, models=self.models, controls=controls
+        )
         outcomes: list[Outcome] = []
         for spec, control, images, seconds in zip(
             specs, controls, batch, share(time.perf_counter() - started, specs), strict=True
@@ -104,6 +109,17 @@ class JobRunner:
             outcomes.append(outcome)
         return outcomes
 
+    def _describe(self, spec: GenerationSpec, started: float) -> GenerationResult:
+        if spec.source is None:
+            raise ValueError("a /describe job names no stored image")
+        if self._describer is None:
+            models = self.models
+            self._describer = Describer(models.settings.describe, models.device, models.dtype)
+        prompts = self._describer.describe(self.models.store.open(spec.source.sha256))
+        result = GenerationResult(spec, [], prompts)
+        result.gpu_seconds = time.perf_counter() - started
+        return result
+
     def _postprocess(
         self, spec: GenerationSpec, control: JobControl, images: list[Any]
     ) -> GenerationResult:
@@ -112,9 +128,13 @@ class JobRunner:
         self.manager.hook.imagine_postprocess(result=result, models=self.models)
         return result
 
-    def _builtin_generate(self) -> bool:
-        impls = self.manager.hook.imagine_generate.get_hookimpls()
-        return [impl.plugin_name for impl in impls] == [f"{BUILTIN_PREFIX}generate"]
+    def _generate_stage_batches(self) -> bool:
+        """Whether the plugin whose ``imagine_generate`` runs first (pluggy calls the last
+        registered first) also implements ``imagine_generate_batch``."""
+        hook = self.manager.hook
+        generates = hook.imagine_generate.get_hookimpls()
+        batches = {impl.plugin_name for impl in hook.imagine_generate_batch.get_hookimpls()}
+        return bool(generates) and generates[-1].plugin_name in batches
 
 
 def _outcome(function: Callable[..., GenerationResult], *args: Any) -> Outcome:

@@ -132,6 +132,14 @@ def check_postedit(result: Result) -> None:
     assert result["summary"]["Fix Faces / Vary (Region)"] > 0
 
 
+def check_provenance(result: Result) -> None:
+    jobs = [row["job"] for row in result["rows"]]
+    assert jobs == ["imagine (created)", "vary_subtle (edited, with parent)"]
+    for row in result["rows"]:
+        assert row["PNGs"] == 5 and row["GPU-s"] > 0
+        assert row["encode + sign ms"] > row["encode ms"] > 0  # the signatures were made
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
@@ -146,6 +154,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "quota_throughput": check_quota_throughput,
     "upscale": check_upscale,
     "postedit": check_postedit,
+    "provenance": check_provenance,
 }
 
 

@@ -8,7 +8,7 @@ import simcord
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
-from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.jobs.watcher import JobWatcher
 from tests.bot.conftest import SIMCORD, World, button_ids
 
 pytestmark = SIMCORD
@@ -125,7 +125,8 @@ async def test_a_double_click_starts_one_job(
     )
     await world.alice.click(grid, label="V1")
     second = await world.alice.click(grid, label="V1")
-    assert [reply.content for reply in second.followups] == ["That is already started."]
+    (told,) = [reply.content for reply in second.followups]
+    assert told.startswith("That job is already started: https://discord.com/channels/")
     children = [
         job
         for job in await app.service.jobs_of(world.alice.id, states=None)

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
-from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.web import gallery
 from imagine_bot.engine.spec import JobState
 from tests.bot.conftest import SIMCORD, World

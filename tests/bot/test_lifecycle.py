@@ -11,14 +11,20 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from huggingface_hub.utils.tqdm import are_progress_bars_disabled, disable_progress_bars
 
+from imagine_bot.app import ImagineApp
+from imagine_bot.bot.client import ImagineBot
+from imagine_bot.bot.lifecycle import PAUSED_NOTE, startup_line
 from imagine_bot.config import load_settings
 from imagine_bot.engine.gpu.models import ModelRegistry
+from tests.bot.conftest import SIMCORD, World
 from tests.bot.test_real_socket import (
     SCRIPT,
     START_SECONDS,
@@ -100,8 +106,10 @@ def test_start_up_line_then_sigterm_requeues_the_running_job(
             what="the start-up line",
         )
         assert re.fullmatch(
-            rf"imagine-bot: ready as imagine-test-bot(#\d+)? in 1 server; device cpu \(float32\), "
-            rf"model tiny, data {re.escape(str(data.resolve()))}; invite: "
+            r"\S+ \S+ INFO +imagine_bot\.bot\.lifecycle: "
+            r"ready as imagine-test-bot(#\d+)? in 1 server; device cpu \(float32\), "
+            r"model tiny, web http://127\.0\.0\.1:\d+, "
+            rf"data {re.escape(str(data.resolve()))}; invite: "
             rf"https://discord\.com/oauth2/authorize\?client_id={fake.application_id}\S*"
             r"scope=bot\+applications\.commands\S*",
             ready,
@@ -127,7 +135,80 @@ def test_start_up_line_then_sigterm_requeues_the_running_job(
         assert db.execute("select state, attempts from jobs").fetchall() == [("queued", 0)]
 
 
+@pytest.mark.slow
+def test_a_lost_gateway_is_503_and_one_line_per_reconnect(
+    fake: FakeDiscord, test_env: dict[str, str], tmp_path: Path
+) -> None:
+    lora = tmp_path / "gone.safetensors"  # a broken path is logged at start, naming the setting
+    env = {
+        **env_for(fake, test_env, tmp_path / "data"),
+        "IMAGINE_ENGINE__WARM_UP": "false",
+        "IMAGINE_LORAS__GONE__SOURCE": str(lora),
+        "IMAGINE_LORAS__GONE__FAMILY": "tiny",
+    }
+    bot = BotProcess(["run"], env, tmp_path / "bot.log")
+    try:
+        wait_ready(fake, bot)
+        web = fake.wait_until(
+            lambda: re.search(r"ready as .*, web (http://\S+), ", bot.output()),
+            timeout=START_SECONDS,
+            what="the start-up line",
+        )[1]
+        assert health(web) == (200, "ok\n")
+        fake.stop()  # Discord unreachable: the socket drops and every reconnect fails
+        _, text = fake.wait_until(
+            lambda: answer if (answer := health(web))[0] == 503 else None,
+            timeout=START_SECONDS,
+            what="/healthz to turn 503",
+        )
+        assert text == "the bot is not connected to Discord's gateway\n"
+        lost = fake.wait_until(
+            lambda: (
+                [ln for ln in bot.output().splitlines() if "lost the connection" in ln][1:] or None
+            ),
+            timeout=START_SECONDS,
+            what="two reconnect attempts",
+        )
+        output = bot.output()
+    finally:
+        bot.stop()
+    assert "Traceback" not in output, output[-3000:]
+    broken = f"ERROR   imagine_bot.bot.run: loras.gone.source: the file {lora} does not exist"
+    assert broken in output
+    assert all(
+        re.search(r"WARNING discord\.client: lost the connection to Discord's gateway \(\w+", ln)
+        and re.search(r"reconnecting in \d+ s$", ln)
+        for ln in lost
+    ), lost
+
+
+def health(base_url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 def test_model_downloads_show_their_progress(test_env: dict[str, str]) -> None:
     disable_progress_bars()
     ModelRegistry(load_settings(env=test_env))
     assert not are_progress_bars_disabled()
+
+
+@SIMCORD
+async def test_a_pause_is_kept_across_a_restart_and_said_at_start_up(
+    world: World, app: ImagineApp
+) -> None:
+    """``/admin pause`` is stored: a new process starts paused, and its start-up line says so."""
+    bot = world.env.bot
+    assert isinstance(bot, ImagineBot)
+    assert PAUSED_NOTE not in startup_line(bot, app)
+    await app.service.pause()
+    restarted = ImagineApp.build(app.settings)  # the next process, on the same database
+    await restarted.start()
+    try:
+        assert restarted.service.paused
+        assert PAUSED_NOTE in startup_line(bot, restarted)
+    finally:
+        await restarted.stop()

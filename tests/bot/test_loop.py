@@ -6,7 +6,9 @@ fetches: only its network is replaced (by SimCord's CDN), every check before and
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -21,11 +23,13 @@ from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
 from imagine_bot.bot.exts.blend._cog import count_refusal
 from imagine_bot.bot.exts.describe._cog import prompts_in
-from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.exts.remix.form import SHORTENED_LABEL
+from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.images.decode import ImageFetchError
 from imagine_bot.engine.images.fetch import ImageFetcher
-from imagine_bot.engine.jobs.records import JobRecord
+from imagine_bot.engine.jobs.records import JobRecord, Requester
+from imagine_bot.engine.spec import JobState
 from tests.bot.conftest import SIMCORD, World, button_ids
 from tests.support.tiny_adapter import adapter_env, tiny_adapter
 from tests.support.tiny_describe import describe_env
@@ -64,6 +68,8 @@ def bot_settings(
     env["IMAGINE_FETCH__ALLOWED_HOSTS"] = '["cdn.simcord.invalid"]'
     if getattr(request, "param", "adapter") == "adapter":
         env.update(adapter_env(tiny_adapter(models)))
+    if getattr(request, "param", "adapter") == "no describe models":
+        env["IMAGINE_DESCRIBE__CAPTION_MODEL"] = str(tmp_path / "srv" / "blip-not-downloaded")
     return load_settings(env=env)
 
 
@@ -155,7 +161,8 @@ async def test_a_form_submitted_twice_makes_one_job(
     await hold()
     await world.alice.submit_modal(first, {"prompt": "a grey fox"})
     again = await world.alice.submit_modal(second, {"prompt": "a grey fox"})
-    assert [reply.content for reply in again.followups] == ["That is already started."]
+    (told,) = [reply.content for reply in again.followups]
+    assert told.startswith("That job is already started: https://discord.com/channels/")
     assert len([job for job in await jobs(app, world) if job.parent_id is not None]) == 1
 
 
@@ -183,6 +190,49 @@ async def test_an_invalid_edit_is_one_line_and_queues_nothing(
     (reply,) = answer.followups
     assert reply.flags.ephemeral and "Did you mean --ar?" in reply.content
     assert "\n" not in reply.content and len(await jobs(app, world)) == before
+
+
+async def test_a_remix_with_a_new_ratio_makes_images_of_that_ratio(
+    world: World, app: ImagineApp
+) -> None:
+    grid = await grid_of(world, "a red fox --ar 3:2 --seed 5")
+    await remix_on(world)
+    shown = await world.alice.click(grid, label="V2")
+    await world.alice.submit_modal(shown, {"prompt": "a red fox --ar 2:3 --seed 5"})
+    (child,) = [job for job in await jobs(app, world) if job.parent_id is not None]
+    assert child.spec.height > child.spec.width  # the parent is 3:2
+    done = await finished(app, child)
+    with Image.open(done.image_paths[0]) as image:
+        assert image.size == (child.spec.width, child.spec.height)
+
+
+async def test_a_prompt_longer_than_the_form_keeps_its_flags(
+    world: World, app: ImagineApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 6,000 characters (with macros a prompt may be that long); Discord's field holds 4,000.
+    text = "a fox in the snow " * 330 + "--ar 3:2 --seed 5 --no blur"
+    specs = await app.planner.plan(text)
+    (parent,) = await app.service.submit(
+        Requester(world.alice.id), specs, interaction_id=1, channel_id=world.channel.id
+    )
+    await world.env.restart_bot(ImagineBot(app))  # posts the job, as after a crash
+    await finished(app, parent)
+    await world.env.settle()
+    await remix_on(world)
+    shown = await world.alice.click(bot_messages(world)[-1], label="V1")
+    edited = prompt_default(shown)
+    assert len(edited) <= 4000 and edited.endswith(" --ar 3:2 --seed 5 --no blur")
+    assert SHORTENED_LABEL in str(shown.modal)  # the field's label, wherever the layout puts it
+
+
+async def finished(app: ImagineApp, job: JobRecord) -> JobRecord:
+    for _ in range(6000):  # the GPU worker runs outside SimCord's clock
+        record = await app.service.job(job.id)
+        if record is not None and not record.pending:
+            assert record.succeeded, record.error
+            return record
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job.id} did not finish")
 
 
 async def test_without_remix_the_buttons_start_at_once(world: World) -> None:
@@ -226,14 +276,22 @@ async def test_describe_gives_four_prompts_and_each_button_imagines_one(
     assert all(prompt.endswith(" --ar 3:2") for prompt in prompts.values())
     owner = world.alice.id
     assert button_ids(answer) == [f"describe:{owner}:{k}" for k in (1, 2, 3, 4, 0)]
+    # A job like any other, run by the local GPU worker, its prompts stored with it.
+    (described,) = await jobs(app, world)
+    assert described.action == "describe" and described.state == JobState.DELIVERED
+    assert list(described.texts) == list(prompts.values()) and described.gpu_seconds
     await world.env.restart_bot(ImagineBot(app))  # the buttons need nothing but the message
     await hold()
     await world.alice.click(answer, label="3")
-    (job,) = await jobs(app, world)
+    (job,) = [other for other in await jobs(app, world) if other.id != described.id]
     assert job.spec.prompt == prompts[3].removesuffix(" --ar 3:2")
     assert job.spec.flags == {"ar": "3:2"}
     await world.alice.click(answer, label="Imagine all")
-    queued = [other.spec.prompt for other in await jobs(app, world) if other.id != job.id]
+    queued = [
+        other.spec.prompt
+        for other in await jobs(app, world)
+        if other.id not in (job.id, described.id)
+    ]
     assert sorted(queued) == sorted(prompt.removesuffix(" --ar 3:2") for prompt in prompts.values())
 
 
@@ -262,6 +320,22 @@ async def test_describe_refuses_bad_input_in_one_line(
     assert result.ephemeral and result.response is not None
     assert words in result.response.content and "\n" not in result.response.content
     assert len(bot_messages(world)) == before and await jobs(app, world) == []
+
+
+@pytest.mark.parametrize("bot_settings", ["no describe models"], indirect=True)
+async def test_describe_without_its_models_says_so_in_a_sentence_and_logs_why(
+    world: World, app: ImagineApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = len(bot_messages(world))
+    with caplog.at_level(logging.ERROR):
+        result = await describe(world, image=("view.png", png((20, 120, 200))))
+    assert result.response is not None and result.ephemeral
+    sentence = result.response.content
+    assert sentence.startswith("/describe's models could not be loaded") and len(sentence) < 200
+    assert "blip-not-downloaded" not in sentence and len(bot_messages(world)) == before
+    assert "blip-not-downloaded" in caplog.text and "describe.caption_model" in caplog.text
+    (failed,) = await jobs(app, world)
+    assert failed.state == JobState.FAILED and failed.charged_seconds is None
 
 
 # --- /blend ----------------------------------------------------------------------------------

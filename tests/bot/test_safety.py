@@ -10,7 +10,7 @@ import pytest
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
-from imagine_bot.bot.content import ALLOWED_NOTE, SPOILER_NOTE
+from imagine_bot.bot.jobs.content import ALLOWED_NOTE, SPOILER_NOTE
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.jobs.records import JobRecord, Requester
 from imagine_bot.engine.spec import JobState

@@ -3,6 +3,7 @@ seed, and every button's action (vary, zoom, vary-region, upscale creative) with
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +75,11 @@ def test_every_action_runs_on_the_family(
         made = written(capsys.readouterr().out, "image")
         assert made, action[0]
         assert all(pixels(path).any() for path in made)
+
+
+def test_draft_on_tiny_flux_runs_its_schnell_like_draft_preset(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["parse", "a fox --draft", "--model", "tiny-flux", "--json"]) == 0
+    (job,) = json.loads(capsys.readouterr().out)
+    assert (job["model"], job["steps"], job["guidance"]) == ("tiny-flux-draft", 2, 0.0)

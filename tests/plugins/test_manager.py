@@ -248,3 +248,23 @@ async def test_a_user_error_from_a_plugin_reaches_the_caller(
     settings = settings_with(test_env, folder=str(tmp_path))
     with pytest.raises(UserError, match="No foxes"):
         await JobPlanner(settings, build_plugin_manager(settings)).plan("a fox")
+
+
+@pytest.mark.parametrize("name", ["a" * 41, "Upscale", "zoom-out", "2x"])
+def test_an_action_name_no_button_can_carry_is_refused_at_registration(
+    tmp_path: Path, test_env: dict[str, str], name: str
+) -> None:
+    """The name goes into the button's custom_id: one the template cannot match would make a
+    button that never answers."""
+    (tmp_path / "long.py").write_text(
+        textwrap.dedent(f"""
+        from imagine_bot import Action, hookimpl
+
+        @hookimpl
+        def imagine_register_actions(register):
+            register(Action({name!r}, "Go", "grid", prepare=lambda request, draft: None))
+    """)
+    )
+    settings = settings_with(test_env, folder=str(tmp_path))
+    with pytest.raises(PluginError, match=f"action name '{name}' must be 1 to 40 lower-case"):
+        JobPlanner(settings, build_plugin_manager(settings))

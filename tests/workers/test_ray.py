@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.jobs.records import ProgressEvent, QueuedEvent, SucceededEvent
+from imagine_bot.engine.jobs.describing import describe_spec
+from imagine_bot.engine.jobs.records import FailedEvent, ProgressEvent, QueuedEvent, SucceededEvent
 from imagine_bot.engine.spec import JobState
 from imagine_bot.workers.ray import RayWorkerPool
-from tests.support.jobkit import tuned, until
+from tests.support.jobkit import make_spec, tuned, until
+from tests.support.tiny_describe import tiny_describe_models
 from tests.support.workerkit import ALICE, Bench, two_members_at_once_then_cancel
 
 ray = pytest.importorskip("ray")
@@ -31,8 +34,17 @@ def cluster() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def pool(settings: Settings, cluster: None) -> Iterator[RayWorkerPool]:
-    workers = RayWorkerPool(tuned(settings, workers=RAY_WORKERS))
+def pool(
+    settings: Settings, cluster: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RayWorkerPool]:
+    # "broken": a preset whose folder holds no model, to fail on the worker.
+    broken = settings.models["tiny"].model_copy(
+        update={"source": str(tmp_path_factory.mktemp("srv-broken-weights"))}
+    )
+    with_broken = settings.model_copy(update={"models": {**settings.models, "broken": broken}})
+    caption, rank = tiny_describe_models(settings.paths.models)
+    describe = {"caption_model": str(caption), "ranking_model": str(rank), "max_words": 6}
+    workers = RayWorkerPool(tuned(with_broken, workers=RAY_WORKERS, describe=describe))
     workers.start()
     yield workers
     workers.close()
@@ -74,3 +86,22 @@ async def test_a_killed_actor_requeues_its_job_which_completes_once_on_the_other
     assert f"GPU worker {killed} died mid-job" in caplog.text
     await until(lambda: pool.capacity == 2, timeout=240)  # Ray restarted it
     assert f"GPU worker {killed} is back" in caplog.text
+
+
+async def test_a_model_that_fails_to_load_on_an_actor_reaches_the_member_as_one_sentence(
+    bench: Bench,
+) -> None:
+    (job,) = await bench.service.submit(ALICE, [make_spec(1, model="broken")])
+    await bench.wait(FailedEvent, job.id)
+    (failed,) = bench.seen(FailedEvent, job.id)
+    assert failed.cause == "ModelUnavailable"  # not RaySystemError: the error survived pickle
+    assert failed.error.startswith("The model 'broken' could not be loaded on this server")
+    assert len(failed.error) < 200 and "srv-broken-weights" not in failed.error
+
+
+async def test_describe_runs_on_an_actor_like_any_job(bench: Bench) -> None:
+    image = bench.images.put(Image.new("RGB", (96, 64), (20, 120, 200)))
+    (job,) = await bench.service.submit(ALICE, [describe_spec(image)])
+    done = await bench.service.finished(job.id)
+    assert done.state == JobState.SUCCEEDED and done.image_shas == ()
+    assert len(done.texts) == 4 and all(text.endswith(" --ar 3:2") for text in done.texts)

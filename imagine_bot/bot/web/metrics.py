@@ -71,6 +71,11 @@ class BotMetrics:
             "GPU workers alive with the default model loaded",
             registry=registry,
         )
+        self.discord_connected = Gauge(
+            "imagine_discord_connected",
+            "1 while the bot is connected to Discord's gateway, else 0",
+            registry=registry,
+        )
 
     def on_event(self, event: JobEvent) -> None:
         """The job service's listener."""

@@ -21,10 +21,14 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """200 ``ok`` when the database answers and every worker is alive with the default model
-    loaded; else 503 with one line per reason."""
-    app = request.app[SERVER].app
+    """200 ``ok`` when the bot is connected to Discord, the database answers and every worker
+    is alive with the default model loaded (when it warms up); else 503 with one line per
+    reason."""
+    server = request.app[SERVER]
+    app = server.app
     problems = []
+    if server.gateway_connected is not None and not server.gateway_connected():
+        problems.append("the bot is not connected to Discord's gateway")
     try:
         await asyncio.wait_for(app.service.ping(), DATABASE_TIMEOUT)
     except Exception as error:
@@ -41,6 +45,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    app = request.app[SERVER].app
+    server = request.app[SERVER]
+    app = server.app
     app.metrics.refresh(await app.service.job_counts(), app.worker_health())
+    if server.gateway_connected is not None:
+        app.metrics.discord_connected.set(server.gateway_connected())
     return web.Response(body=app.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})

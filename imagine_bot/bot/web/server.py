@@ -9,6 +9,7 @@ without a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,6 +19,7 @@ from pathlib import Path
 from aiohttp import web
 
 from imagine_bot.app import ImagineApp
+from imagine_bot.bot.web import guards
 from imagine_bot.bot.web.links import BadLink, LinkSigner, load_secret
 from imagine_bot.engine.errors import UserError
 
@@ -37,12 +39,18 @@ class WebServer:
             load_secret(app.settings.paths.data_dir), self.settings.link_minutes * 60
         )
         self.application = web.Application(
-            client_max_size=self.settings.max_upload_bytes, middlewares=[self._plain_errors]
+            client_max_size=self.settings.max_upload_bytes,
+            middlewares=guards.middlewares(
+                self.settings, lambda: self.base_url, self._plain_errors
+            ),
         )
         self.application[SERVER] = self
         self.application.router.add_static(STATIC_PREFIX, STATIC_DIR)
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._bound_url: str | None = None
+        self.gateway_connected: Callable[[], bool] | None = None
+        """Set by the Discord client: is it connected to Discord's gateway now? (``/healthz``)"""
 
     def add_routes(self, routes: Iterable[web.AbstractRouteDef]) -> None:
         """Add a page module's routes (an ``aiohttp.web.RouteTableDef``); before ``start``."""
@@ -60,22 +68,36 @@ class WebServer:
         return f"{self.base_url}/{page}/{token}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.application, access_log=None)
+        # aiohttp's keep-alive timer runs from the moment a connection opens until a request's
+        # headers are in: it is the header read timeout.
+        self._runner = web.AppRunner(
+            self.application, access_log=None, keepalive_timeout=self.settings.header_timeout_s
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        assert self._runner.server is not None
         try:
-            await site.start()
+            self._listener = await guards.listen(
+                self._runner.server,
+                self.settings.host,
+                self.settings.port,
+                self.settings.max_connections,
+            )
         except OSError as error:
             await self.stop()
             raise UserError(
                 f"The web server cannot listen on {self.settings.listen} ({error.strerror}): "
                 "set [web] listen to a free address, or enabled = false."
             ) from None
-        host, port = self._runner.addresses[0][:2]
+        host, port = self._listener.sockets[0].getsockname()[:2]
         self._bound_url = f"http://{host}:{port}"
         log.info("web server on %s (links point at %s)", self._bound_url, self.base_url)
+        if (warning := self.settings.public_url_warning) is not None:
+            log.warning("%s", warning)
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -86,6 +108,8 @@ class WebServer:
             return await handler(request)
         except BadLink as refusal:
             return plain_page("Link refused", str(refusal), status=403)
+        except guards.DamagedUpload:
+            return plain_page("Damaged upload", "That upload could not be read; try again.", 400)
         except web.HTTPRequestEntityTooLarge:
             limit = self.settings.max_upload_bytes / (1024 * 1024)
             return plain_page(

@@ -5,8 +5,9 @@ where it has them); a CLIP model ranks the shipped vocabulary (``describe_vocabu
 mediums, styles, lighting) against the image; prompt ``k`` joins caption ``k`` with the
 ``k``-th best entry of each list and the image's aspect ratio, so the four read like
 Midjourney's and always differ ("a boat on a lake, watercolor, impressionism, soft morning
-light --ar 3:2"). Both models load on the first call and stay on the device; every call runs
-on the GPU worker thread (``JobRunner.call``).
+light --ar 3:2"). Both models load on the first /describe job a GPU worker runs and stay on
+its device (``JobRunner``); the bot queues the job like any other
+(``engine/jobs/describing.py``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import torch
 from PIL import Image
 from transformers import BlipForConditionalGeneration, BlipProcessor, CLIPModel, CLIPProcessor
 
-from imagine_bot.config import Settings
 from imagine_bot.config.describe import DescribeSettings
-from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.gpu import acceleration
-from imagine_bot.engine.gpu.models import LOADING, resolve_device
+from imagine_bot.engine.errors import ModelUnavailable
+from imagine_bot.engine.gpu.models import LOADING
+from imagine_bot.engine.jobs.describing import PROMPTS
 
-PROMPTS = 4
 VOCABULARY_FILE = "describe_vocabulary.toml"
 IMAGE_BACKEND = "pil"
 """transformers' image processors default to torchvision, which this project never installs."""
@@ -73,13 +72,6 @@ class Describer:
         self._ranker: Any = None
         self._rank_processor: Any = None
         self._word_embeddings: dict[str, torch.Tensor] = {}
-
-    @classmethod
-    def on_engine_device(cls, settings: Settings) -> Describer:
-        """On the device ``[engine]`` names, in the dtype the engine would pick there."""
-        device = resolve_device(settings.engine.device)
-        plan = acceleration.plan_acceleration(settings.engine, acceleration.probe_device(device))
-        return cls(settings.describe, device, plan.dtype)
 
     def describe(self, image: Image.Image) -> list[str]:
         """Four distinct prompts for ``image``. GPU worker thread only."""
@@ -179,9 +171,13 @@ def _load(setting: str, source: str, cls: Any) -> Any:
     try:
         return cls.from_pretrained(source, **keywords)
     except (OSError, ValueError, KeyError) as exc:
-        raise UserError(
-            f"/describe could not load {cls.__name__} from {source}: {exc}. Check {setting} "
-            "in the settings (models from the hub need network access once)."
+        raise ModelUnavailable(
+            f"/describe {cls.__name__}",
+            source,
+            str(exc),
+            setting,
+            sentence="/describe's models could not be loaded on this server; "
+            "the admin can find why in the bot's log.",
         ) from exc
 
 

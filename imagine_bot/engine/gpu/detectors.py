@@ -12,7 +12,7 @@ from cv2.data import haarcascades
 from PIL import Image
 
 from imagine_bot.config.fix import FixSettings
-from imagine_bot.engine.images.regions import Box, detector_file
+from imagine_bot.engine.images.detail import Box, detector_file
 from imagine_bot.engine.spec import FixTarget
 
 Detector = Callable[[Image.Image], list[Box]]

@@ -15,9 +15,9 @@ from imagine_bot.config.fix import FixSettings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import NothingToFix
 from imagine_bot.engine.gpu.models import ModelRegistry
-from imagine_bot.engine.gpu.outpaint import composite
 from imagine_bot.engine.gpu.sampling import run_pipeline
-from imagine_bot.engine.images.regions import Box, crop_size, feathered_weight
+from imagine_bot.engine.images.detail import Box, crop_size, feathered_weight
+from imagine_bot.engine.images.outpaint import composite
 from imagine_bot.engine.spec import GenerationSpec
 
 

@@ -10,16 +10,16 @@ large image in tiles above ``engine.vae_tile_above`` (``acceleration.install_vae
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.gpu.fix import fix_regions
 from imagine_bot.engine.gpu.models import ModelRegistry
-from imagine_bot.engine.gpu.outpaint import composite, feather_band, prepare
-from imagine_bot.engine.gpu.region import prepare_region
 from imagine_bot.engine.gpu.sampling import run_pipeline
 from imagine_bot.engine.gpu.structure import retexture
 from imagine_bot.engine.images.geometry import fit
+from imagine_bot.engine.images.outpaint import composite, feather_band, prepare
+from imagine_bot.engine.images.region import prepare_region
 from imagine_bot.engine.spec import HD_FACTOR, GenerationSpec, steps_to_run
 
 
@@ -69,7 +69,11 @@ def image_to_image(
     """Variations of ``sources`` (one, or one per seed): noised to ``spec.strength`` of the
     schedule, then denoised."""
     listed = sources if isinstance(sources, list) else [sources] * len(spec.seeds)
-    images = [fit(source, spec.width, spec.height) for source in listed]
+    # Cropped to the spec's ratio, not stretched: a Remix may have changed --ar.
+    size = (spec.width, spec.height)
+    images = [
+        ImageOps.fit(source.convert("RGB"), size, Image.Resampling.LANCZOS) for source in listed
+    ]
     if models.family(spec.model).image_to_image is None:
         # The same noising and denoising, as inpainting under a mask over everything.
         whole = Image.new("L", images[0].size, 255)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from diffusers import DiffusionPipeline
 
 from imagine_bot.config.loras import LoraPreset
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import LoraUnusable, UserError
 from imagine_bot.engine.spec import GenerationSpec
 
 ADAPTER_PREFIX = "lora_"
@@ -52,7 +52,6 @@ def _load(pipeline: DiffusionPipeline, name: str, preset: LoraPreset) -> None:
     try:
         pipeline.load_lora_weights(preset.source, adapter_name=ADAPTER_PREFIX + name, **options)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise UserError(
-            f"The LoRA {name!r} could not be loaded from {preset.source}: {exc}. Check "
-            f"loras.{name}.source, and that it was trained for a {preset.family} model."
-        ) from exc
+        # peft reports a LoRA made for other layer sizes as a RuntimeError ("size mismatch").
+        mismatch = "size mismatch" in str(exc)
+        raise LoraUnusable(name, preset.source, str(exc), mismatch=mismatch) from exc

@@ -30,6 +30,7 @@ from imagine_bot.config.structure import StructureSettings
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.checkpoints import load_pipeline
+from imagine_bot.engine.gpu.devices import resolve_device
 from imagine_bot.engine.gpu.families import Family, UnknownFamily, family_of
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import ensure_builtin, is_builtin
@@ -272,31 +273,3 @@ class ModelRegistry:
             return str(ensure_builtin(preset.source, self.models_dir))
         local = Path(preset.source).expanduser()
         return str(local) if local.exists() else preset.source
-
-
-def resolve_device(setting: str) -> torch.device:
-    if setting != "auto":
-        device = torch.device(setting)
-        if not _available(device):
-            raise UserError(
-                f"engine.device is {setting!r}, but this torch ({torch.__version__}) sees no "
-                f'such device; set engine.device to "auto" or "cpu", or install a torch '
-                "build for that device."
-            )
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def _available(device: torch.device) -> bool:
-    index = device.index or 0
-    if device.type == "cuda":
-        return bool(torch.cuda.is_available()) and index < torch.cuda.device_count()
-    if device.type == "xpu":
-        return bool(torch.xpu.is_available()) and index < torch.xpu.device_count()
-    if device.type == "mps":
-        return bool(torch.backends.mps.is_available())
-    return True

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from imagine_bot.engine.gpu.families import LatentFormat
-from imagine_bot.engine.gpu.grid import make_grid
+from imagine_bot.engine.images.grid import make_grid
 
 VAE_SCALE = 8
 """Pixels per latent cell along each side, in every family's VAE."""

@@ -17,7 +17,12 @@ import importlib.util
 from typing import Any
 
 import torch
-from diffusers import DiffusionPipeline, GGUFQuantizationConfig, PipelineQuantizationConfig
+from diffusers import (
+    DiffusionPipeline,
+    GGUFQuantizationConfig,
+    PipelineQuantizationConfig,
+    TorchAoConfig,
+)
 
 from imagine_bot.config import ModelPreset
 from imagine_bot.config.settings import Quantization
@@ -62,17 +67,16 @@ def pipeline_quantization(
         return None
     require(name, quantize)
     component = denoiser_name(preset_family(name, preset))
-    if quantize == "nf4":
-        kwargs: dict[str, Any] = {
-            "load_in_4bit": True,
-            "bnb_4bit_quant_type": "nf4",
-            "bnb_4bit_compute_dtype": dtype,
-        }
-        backend = "bitsandbytes_4bit"
-    else:
-        kwargs, backend = {"quant_type": "float8wo_e4m3"}, "torchao"
+    if quantize == "fp8":
+        # torchao's config differs between diffusers and transformers, so by component.
+        return PipelineQuantizationConfig(quant_mapping={component: TorchAoConfig("float8wo_e4m3")})
+    nf4: dict[str, Any] = {
+        "load_in_4bit": True,
+        "bnb_4bit_quant_type": "nf4",
+        "bnb_4bit_compute_dtype": dtype,
+    }
     return PipelineQuantizationConfig(
-        quant_backend=backend, quant_kwargs=kwargs, components_to_quantize=[component]
+        quant_backend="bitsandbytes_4bit", quant_kwargs=nf4, components_to_quantize=[component]
     )
 
 

@@ -15,6 +15,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imagine_bot.config import FetchSettings
@@ -66,7 +67,7 @@ def _decode(data: bytes, max_pixels: int, max_side: int, name: str) -> Image.Ima
                     image.draft("RGB", (max_side, max_side))  # decode at a reduced scale
                 image.seek(0)
                 image.load()
-                small = _reduced(image, max_side)
+                small = _reduced(eight_bit(image), max_side)
                 frame = ImageOps.exif_transpose(small) or small
                 rgb = _flatten_to_rgb(frame)
     except ImageFetchError:
@@ -116,6 +117,17 @@ def _check_size(label: str, width: int, height: int, max_pixels: int) -> None:
             f"{label} is {width}x{height} pixels; neither side may be longer than "
             f"{MAX_SIDE_PIXELS:,} pixels."
         )
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """1-bit and 16-bit grey as 8-bit grey: ``reduce`` refuses those modes, and converting
+    16-bit grey straight to RGB clips everything above 255 to white."""
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I"):  # I;16 from 16-bit PNGs, I from 32-bit ones
+        wide = np.asarray(image).astype(np.uint32)
+        return Image.fromarray((wide >> 8).clip(0, 255).astype(np.uint8), "L")
+    return image
 
 
 def _reduced(image: Image.Image, max_side: int) -> Image.Image:

@@ -1,6 +1,6 @@
 """Region masks for Vary (Region): read, checked and made binary before a job is accepted.
 
-A mask is an image the size of the picture it marks: white (or any light, opaque pixel) is the
+A mask is a PNG image the size of the picture it marks: white (or any light, opaque pixel) is the
 region to repaint, black or transparent is kept. Each way a mask can be unusable is a
 ``MaskError`` whose message tells the member what to do.
 """
@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.images.decode import eight_bit
 
 REGION, KEPT = 255, 0
 _LIGHT = 128
@@ -42,18 +43,20 @@ def _decode(data: bytes, size: tuple[int, int]) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
                 if image.size != size:
                     raise MaskError(
                         f"The mask is {image.width}x{image.height} pixels but the image is "
                         f"{size[0]}x{size[1]}: draw the mask on the image itself."
                     )
                 image.load()
-                return _light_on_black(image)
+                return _light_on_black(eight_bit(image))
     except MaskError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, Warning):
-        raise MaskError("The mask is not an image: send a PNG, white where to repaint.") from None
+        raise MaskError(
+            "The mask is not a PNG image: send a PNG, white where to repaint."
+        ) from None
 
 
 def _light_on_black(image: Image.Image) -> Image.Image:

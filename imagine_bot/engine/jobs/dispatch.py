@@ -227,6 +227,7 @@ class Dispatcher:
                     grid,
                     outcome.warnings,
                     outcome.flagged,
+                    outcome.texts,
                 )
                 event = SucceededEvent(record)
             elif isinstance(outcome, JobCancelled | WorkerLost) and active.interrupted:

@@ -16,11 +16,12 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from imagine_bot.config.settings import QuotaSettings
+from imagine_bot.config.quota import QuotaSettings
 from imagine_bot.engine.errors import LaneNotInPlan, OutOfTime
 from imagine_bot.engine.jobs.members import member_row
 from imagine_bot.engine.jobs.periods import (
     Period,
+    billed,
     known_tier,
     lane_multiplier,
     period_at,
@@ -84,6 +85,8 @@ class Ledger:
                 estimates[key] = estimate_seconds(session, spec, self.quota)
             estimate = estimates[key]
             cost = to_ms(estimate * lane_multiplier(self.quota, lane))
+            if not billed(tier, spec.action):
+                cost = 0
             warnings = []
             if cost > 0 and cost > left:
                 relax_cost = to_ms(estimate * lane_multiplier(self.quota, Lane.RELAX))
@@ -125,11 +128,12 @@ class Ledger:
         """Release the job's hold and charge its measured cost (ms, lane price included) to the
         period it ended in; returns that cost."""
         cost = 0
-        if self.quota.enabled:
+        tier = tier_settings(self.quota, job.tier)
+        if self.quota.enabled and billed(tier, job.action):
             cost = to_ms(gpu_seconds * lane_multiplier(self.quota, Lane(job.lane)))
         self.release(session, job, now)
         if cost:
-            period = period_at(self.quota, tier_settings(self.quota, job.tier), now)
+            period = period_at(self.quota, tier, now)
             self._entry(session, job.owner_id, "charge", cost, period.start, now, job)
         return cost
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from imagine_bot.config.settings import WEEKDAYS, QuotaSettings, QuotaTier
-from imagine_bot.engine.spec import Lane
+from imagine_bot.config.quota import WEEKDAYS, QuotaSettings, QuotaTier
+from imagine_bot.engine.spec import DESCRIBE, Lane
 
 
 def tier_of(quota: QuotaSettings, role_ids: Iterable[int]) -> str:
@@ -28,6 +28,11 @@ def known_tier(quota: QuotaSettings, name: str | None) -> str:
 
 def tier_settings(quota: QuotaSettings, name: str | None) -> QuotaTier:
     return quota.tiers[known_tier(quota, name)]
+
+
+def billed(tier: QuotaTier, action: str) -> bool:
+    """Whether a job of ``action`` costs GPU time in ``tier`` (its /describe may be free)."""
+    return action != DESCRIBE or tier.describe == "charged"
 
 
 def lane_multiplier(quota: QuotaSettings, lane: Lane) -> float:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.images.store import ImageStore, png_bytes
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.images.files import result_pngs
+from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec
 
 Runner = Callable[[GenerationSpec, JobControl], Future[GenerationResult]]
 """Runs one spec on a GPU worker thread: ``JobRunner.submit`` (or a test's fake)."""
@@ -58,6 +60,8 @@ class WorkOutput:
     """What the member should know about how it was made (e.g. an upscaler fallback)."""
     flagged: tuple[int, ...] = ()
     """The images (1-based) the safety classifier flagged."""
+    texts: tuple[str, ...] = ()
+    """What a /describe job wrote."""
 
 
 @runtime_checkable
@@ -103,16 +107,16 @@ def share(seconds: float, batch: Sequence[GenerationSpec]) -> list[float]:
 
 
 def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOutput:
-    """``result`` as PNG bytes; on a CPU thread of the worker, never the one driving the GPU."""
-    texts = result.parameters or [""] * len(result.images)
-    chunks = result.png_text
+    """``result`` as PNG bytes (signed: see ``result_pngs``); on a CPU thread of the worker,
+    never the one driving the GPU."""
+    pngs = result_pngs(result)
     images = tuple(
-        EncodedImage(png_bytes(image, text, chunks), image.width, image.height)
-        for image, text in zip(result.images, texts, strict=True)
+        EncodedImage(png, image.width, image.height)
+        for png, image in zip(pngs.images, result.images, strict=True)
     )
     grid = result.grid
     encoded_grid = (
-        None if grid is None else EncodedImage(png_bytes(grid, texts[0], chunks), *grid.size)
+        None if grid is None or pngs.grid is None else EncodedImage(pngs.grid, *grid.size)
     )
     return WorkOutput(
         images,
@@ -121,6 +125,7 @@ def encode(result: GenerationResult, gpu_seconds: float, worker: str) -> WorkOut
         worker,
         tuple(result.warnings),
         tuple(result.flagged),
+        tuple(result.texts),
     )
 
 

@@ -79,6 +79,8 @@ class JobRecord:
     """The images (1-based) the safety classifier flagged; posted per ``spec.content_policy``."""
     image_paths: tuple[Path, ...]
     grid_path: Path | None
+    texts: tuple[str, ...] = ()
+    """What a /describe job wrote (its four prompts); empty for image jobs."""
 
     @property
     def pending(self) -> bool:

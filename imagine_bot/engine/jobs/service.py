@@ -32,6 +32,7 @@ from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.dispatch import Dispatcher
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
+from imagine_bot.engine.jobs.queue_state import store_pause, stored_pause
 from imagine_bot.engine.jobs.records import (
     RETRY_LIMIT,
     CancelledEvent,
@@ -128,6 +129,7 @@ class JobService:
         """
         self._loop = asyncio.get_running_loop()
         await self._db(upgrade, self.database)
+        self._dispatcher.paused = await self._db(stored_pause, self.database)
         async with self._order:
             requeued, failed = await self._db(self.store.recover)
             for record in failed:
@@ -150,10 +152,12 @@ class JobService:
             self.database.dispose()
 
     async def pause(self) -> None:
-        """Start no new jobs (the running ones finish) until ``resume``; not persisted."""
+        """Start no new jobs (the running ones finish) until ``resume``, across restarts."""
+        await self._db(store_pause, self.database, True)
         self._dispatcher.paused = True
 
     async def resume(self) -> None:
+        await self._db(store_pause, self.database, False)
         self._dispatcher.paused = False
         self._dispatcher.wake()
 
@@ -231,6 +235,26 @@ class JobService:
 
     async def job(self, job_id: str) -> JobRecord | None:
         return await self._db(self.store.job, job_id)
+
+    async def finished(self, job_id: str) -> JobRecord:
+        """Wait for ``job_id`` to end (succeeded, failed or cancelled) and return it."""
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def listen(event: JobEvent) -> None:
+            if event.job.id == job_id and not event.job.pending and not ended.done():
+                ended.set_result(None)
+
+        unsubscribe = self.subscribe(listen)
+        try:
+            record = await self.job(job_id)  # it may have ended before we listened
+            while record is not None and record.pending:
+                await ended
+                record = await self.job(job_id)
+        finally:
+            unsubscribe()
+        if record is None:
+            raise KeyError(job_id)
+        return record
 
     async def jobs_of(
         self, user_id: int, states: Iterable[str] | None = None, *, limit: int = 100

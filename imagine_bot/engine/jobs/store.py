@@ -19,8 +19,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from imagine_bot.config import Settings
-from imagine_bot.engine.errors import QueueFull, UserError
+from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
+from imagine_bot.engine.jobs.caps import check_caps
 from imagine_bot.engine.jobs.ledger import Ledger
 from imagine_bot.engine.jobs.members import member_row
 from imagine_bot.engine.jobs.periods import tier_of
@@ -50,6 +51,7 @@ class JobStore:
         images: ImageStore,
         clock: Clock = utc_now,
     ) -> None:
+        self.settings = settings
         self.queue = settings.queue
         self.db = database
         self.images = images
@@ -121,7 +123,7 @@ class JobStore:
         session.add(user)
         if parent is not None and find_job(session, parent.job_id) is None:
             raise UserError(f"The job {parent.job_id} no longer exists.")
-        self._check_caps(session, requester.user_id, len(specs))
+        check_caps(session, self.settings, requester.user_id, specs)
         rows = []
         for batch_index, priced in enumerate(
             self.ledger.price(session, requester.user_id, tier, specs, now)
@@ -155,23 +157,6 @@ class JobStore:
             rows.append(row)
         session.flush()
         return rows
-
-    def _check_caps(self, session: Session, user_id: int, count: int) -> None:
-        running, waiting = self.queue.max_running_per_user, self.queue.max_waiting_per_user
-        limit = running + waiting
-        mine = col(JobRow.owner_id) == user_id
-        pending, total = session.exec(
-            select(
-                func.count().filter(mine, col(JobRow.state).in_(_PENDING)),
-                func.count().filter(col(JobRow.state) == JobState.QUEUED),
-            ).where(col(JobRow.state).in_(_PENDING))
-        ).one()
-        if pending + count > limit:
-            raise QueueFull(asked=count, pending=pending, limit=limit, running=running)
-        if total + count > self.queue.max_waiting_total:
-            raise QueueFull(
-                asked=count, pending=total, limit=self.queue.max_waiting_total, whole_queue=True
-            )
 
     # --- running -----------------------------------------------------------------------------
 
@@ -227,9 +212,11 @@ class JobStore:
         grid: StoredImage | None,
         warnings: Sequence[str] = (),
         flagged: Sequence[int] = (),
+        texts: Sequence[str] = (),
     ) -> JobRecord:
-        """Record a finished job's images, the GPU worker's ``warnings`` and the images the
-        safety classifier ``flagged``, and charge its measured cost (releasing its hold)."""
+        """Record a finished job's images (or a /describe job's ``texts``), the GPU worker's
+        ``warnings`` and the images the safety classifier ``flagged``, and charge its measured
+        cost (releasing its hold)."""
         with self.db.write() as session:
             row = job_or_fail(session, job_id)
             if row.state != JobState.RUNNING:
@@ -245,6 +232,7 @@ class JobStore:
             row.grid_sha = grid.sha256 if grid is not None else None
             row.warnings = json.dumps(list(dict.fromkeys([*json.loads(row.warnings), *warnings])))
             row.flagged = json.dumps(list(flagged))
+            row.texts = json.dumps(list(texts))
             row.error = None
             session.add(row)
             return self._record(row)

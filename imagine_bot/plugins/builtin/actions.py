@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.gpu.outpaint import Direction, plan_pan, plan_square, plan_zoom
+from imagine_bot.engine.images.outpaint import Direction, plan_pan, plan_square, plan_zoom
 from imagine_bot.engine.spec import SEED_LIMIT, DraftSpec, GenerationSpec
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.actions import Action, ActionRequest
@@ -41,9 +41,12 @@ def reroll(draft: DraftSpec, request: ActionRequest) -> None:
 def vary(strength: Callable[[ActionRequest], float]) -> Callable[[DraftSpec, ActionRequest], None]:
     def prepare(draft: DraftSpec, request: ActionRequest) -> None:
         draft.strength = strength(request)
-        draft.width, draft.height = diffusion_size(
-            request.parent.width, request.parent.height, request.budget
-        )
+        # A Remix that changed --ar leaves the size to it (the aspect transform): the source
+        # is re-framed to the new ratio on the worker instead of the edit being ignored.
+        if draft.flag("ar") == request.parent.flags.get("ar", draft.flag_defaults.get("ar")):
+            draft.width, draft.height = diffusion_size(
+                request.parent.width, request.parent.height, request.budget
+            )
         new_seed(draft)
 
     return prepare
@@ -243,6 +246,7 @@ BUILTIN_ACTIONS = (
         title="Zoomed Out",
         help="zoom out by a factor from 1 to 2 (--zoom), with the prompt to edit",
         edit_prompt="always",
+        form_suffix="--zoom 2",
     ),
     Action(
         "make_square",

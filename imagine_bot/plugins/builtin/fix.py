@@ -45,7 +45,7 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
 def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
     if spec.fix is not None:
         # Imported here: planning without --fix never loads OpenCV.
-        from imagine_bot.engine.images.regions import detector_file
+        from imagine_bot.engine.images.detail import detector_file
 
         detector_file(spec.fix, settings.fix)
 

@@ -7,6 +7,7 @@ call with one generator per seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from imagine_bot.engine.control import JobControl
@@ -27,3 +28,12 @@ def imagine_generate(
     from imagine_bot.engine.gpu.generate import generate
 
     return generate(spec, models, control)
+
+
+@hookimpl(trylast=True)
+def imagine_generate_batch(
+    specs: Sequence[GenerationSpec], models: ModelRegistry, controls: Sequence[JobControl]
+) -> list[list[Image.Image]]:
+    from imagine_bot.engine.gpu.batch import generate_batch
+
+    return generate_batch(specs, models, controls)

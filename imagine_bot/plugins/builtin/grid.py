@@ -4,8 +4,8 @@ A job that makes one image (an upscale, an enhanced draft) has no grid: the imag
 result.
 """
 
-from imagine_bot.engine.gpu.grid import make_grid
-from imagine_bot.engine.spec import GenerationResult
+from imagine_bot.engine.images.grid import make_grid
+from imagine_bot.engine.result import GenerationResult
 from imagine_bot.plugins import hookimpl
 
 __all__ = ["make_grid"]

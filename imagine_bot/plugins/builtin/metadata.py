@@ -3,7 +3,8 @@ A1111, sd-parsers and sd-prompt-reader read), the prompt as typed and the spec a
 
 from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.images.store import PROMPT_KEY, SPEC_KEY
-from imagine_bot.engine.spec import HD_FACTOR, GenerationResult, GenerationSpec
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import HD_FACTOR, GenerationSpec
 from imagine_bot.plugins import hookimpl
 
 SAMPLER_NAMES: dict[SchedulerName, str] = {

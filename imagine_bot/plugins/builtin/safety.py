@@ -3,14 +3,14 @@ safety classifier checks every result on the GPU worker, blocking or flagging it
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import TYPE_CHECKING
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import ContentBlocked, UserError
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins import hookimpl
+from imagine_bot.plugins.wordlist import word_list
 
 if TYPE_CHECKING:
     from imagine_bot.engine.gpu.models import ModelRegistry
@@ -24,9 +24,9 @@ def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
     words = settings.safety.blocked_words
     if not words:
         return
-    pattern = _pattern(words)
+    blocked = word_list(words)
     texts = [spec.prompt, *(part.text for part in spec.blend)]
-    if any(pattern.search(text) for text in texts):
+    if any(blocked.matches(text) for text in texts):
         raise UserError(REFUSAL)
 
 
@@ -39,10 +39,3 @@ def imagine_postprocess(result: GenerationResult, models: ModelRegistry) -> None
     if flagged and result.spec.content_policy == "block":
         raise ContentBlocked(flagged)
     result.flagged = flagged
-
-
-@functools.cache
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """Whole words or phrases, any case, any run of spaces between a phrase's words."""
-    alternatives = (r"\s+".join(map(re.escape, word.split())) for word in words)
-    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE)

@@ -62,13 +62,33 @@ async def test_healthz_is_200_once_the_default_model_is_loaded(
     assert await eventually_healthy(app, base_url) == "ok\n"
 
 
-async def test_healthz_is_503_until_the_default_model_is_loaded(
+async def test_without_warm_up_healthz_is_200_once_the_worker_runs(
     cold: tuple[ImagineApp, str],
 ) -> None:
-    _, base_url = cold
+    # The default model loads with the first job: waiting for it would be 503 for ever.
+    app, base_url = cold
+    assert not any(worker.model_loaded for worker in app.worker_health())
     status, text = await get(f"{base_url}/healthz")
-    assert status == 503
-    assert "has not loaded the default model 'tiny'" in text
+    assert (status, text) == (200, "ok\n")
+
+
+async def test_healthz_and_metrics_follow_the_discord_gateway(
+    tmp_path: Path, test_env: dict[str, str]
+) -> None:
+    connected = [True]
+    env = {**test_env, "IMAGINE_PATHS__DATA_DIR": str(tmp_path), "IMAGINE_ENGINE__WARM_UP": "false"}
+    settings = load_settings(env=env)
+    async with ops_server(settings, gateway_connected=lambda: connected[0]) as (_, base_url):
+        assert await get(f"{base_url}/healthz") == (200, "ok\n")
+        assert (
+            samples((await get(f"{base_url}/metrics"))[1])[("imagine_discord_connected", ())] == 1
+        )
+        connected[0] = False  # Discord unreachable: discord.py is reconnecting
+        status, text = await get(f"{base_url}/healthz")
+        assert (status, text) == (503, "the bot is not connected to Discord's gateway\n")
+        assert (
+            samples((await get(f"{base_url}/metrics"))[1])[("imagine_discord_connected", ())] == 0
+        )
 
 
 async def test_healthz_is_503_when_the_worker_is_gone(warm: tuple[ImagineApp, str]) -> None:
@@ -101,6 +121,10 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+async def gauge(base_url: str, name: str) -> float:
+    return samples((await get(f"{base_url}/metrics"))[1])[(name, ())]
 
 
 async def test_metrics_show_a_finished_job_and_a_failed_one(

@@ -17,13 +17,13 @@ from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.models import ModelRegistry
-from imagine_bot.engine.gpu.outpaint import keep_alpha
 from imagine_bot.engine.gpu.upscale.compact import SRVGGNetCompact
 from imagine_bot.engine.gpu.upscale.upscaler import NO_WEIGHTS_WARNING
 from imagine_bot.engine.images.fetch import ImageFetcher
+from imagine_bot.engine.images.outpaint import keep_alpha
 from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.result import GenerationResult
 from imagine_bot.engine.spec import (
-    GenerationResult,
     GenerationSpec,
     ReferenceImage,
     SourceImage,

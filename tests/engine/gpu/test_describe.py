@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from imagine_bot.config import Settings, load_settings
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ModelUnavailable
 from imagine_bot.engine.gpu.describe import (
     PROMPTS,
     Describer,
@@ -87,10 +87,17 @@ def test_the_shipped_vocabulary_has_four_of_everything() -> None:
     assert all(len(words) >= PROMPTS and len(set(words)) == len(words) for words in lists.values())
 
 
-def test_a_missing_model_names_the_setting(test_env: dict[str, str], tmp_path: Path) -> None:
+def test_a_missing_model_is_one_sentence_and_the_setting_is_for_the_log(
+    test_env: dict[str, str], tmp_path: Path
+) -> None:
     settings = load_settings(
         env={**test_env, "IMAGINE_DESCRIBE__CAPTION_MODEL": str(tmp_path / "no-such-model")}
     )
     describer = Describer(settings.describe, torch.device("cpu"), torch.float32)
-    with pytest.raises(UserError, match=r"Check describe\.caption_model in the settings"):
+    with pytest.raises(ModelUnavailable) as missing:
         describer.describe(picture(32, 32))
+    sentence = str(missing.value)
+    assert sentence.startswith("/describe's models could not be loaded") and len(sentence) < 200
+    assert "no-such-model" not in sentence
+    assert "describe.caption_model" in missing.value.details
+    assert "no-such-model" in missing.value.details

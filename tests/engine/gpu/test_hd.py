@@ -9,7 +9,8 @@ import pytest
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, SourceImage
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.builtin.metadata import parameters_text
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner

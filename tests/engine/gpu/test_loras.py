@@ -11,7 +11,7 @@ from diffusers import StableDiffusionPipeline
 
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.errors import PromptError, UserError
+from imagine_bot.engine.errors import LoraUnusable, PromptError, UserError
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.tiny import ensure_tiny_model
 from imagine_bot.engine.spec import GenerationSpec, LoraUse
@@ -27,8 +27,13 @@ def lora_settings(
 ) -> Settings:
     folder = tmp_path_factory.mktemp("loras")
     unet = StableDiffusionPipeline.from_pretrained(ensure_tiny_model(settings.paths.models)).unet
+    # A LoRA trained on a UNet with wider attention layers than the tiny model's.
+    wide = unet.from_config(
+        {**unet.config, "cross_attention_dim": 2 * unet.config.cross_attention_dim}
+    )
     files = {
         "ink": save_tiny_lora(unet, folder / "ink.safetensors", seed=1),
+        "wide": save_tiny_lora(wide, folder / "wide.safetensors", seed=3),
         "paper": save_tiny_lora(unet, folder / "paper_kohya.safetensors", seed=2, kohya=True),
     }
     env = {
@@ -40,6 +45,10 @@ def lora_settings(
         "IMAGINE_LORAS__PAPER__TRIGGERS": "papercut style",
         "IMAGINE_LORAS__XL__SOURCE": str(files["ink"]),
         "IMAGINE_LORAS__XL__FAMILY": "sdxl",
+        "IMAGINE_LORAS__WIDE__SOURCE": str(files["wide"]),
+        "IMAGINE_LORAS__WIDE__FAMILY": "tiny",
+        "IMAGINE_LORAS__GONE__SOURCE": str(folder / "deleted" / "gone.safetensors"),
+        "IMAGINE_LORAS__GONE__FAMILY": "tiny",
     }
     return load_settings(env={**test_env, **env})
 
@@ -135,6 +144,25 @@ async def test_a_lora_of_another_family_is_refused_naming_both(lora_planner: Job
         await lora_planner.plan("a lighthouse --lora xl")
     message = str(refused.value)
     assert "'xl' is for sdxl models" in message and "'tiny', which is tiny" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "problem", "reason"),
+    [("wide", "does not fit this model", "size mismatch"), ("gone", "could not be loaded", "")],
+)
+async def test_a_lora_that_fails_to_load_is_one_sentence_and_the_details_are_for_the_log(
+    lora_planner: JobPlanner, lora_runner: JobRunner, name: str, problem: str, reason: str
+) -> None:
+    spec = await plan_one(lora_planner, f"a lighthouse --seed 4 --lora {name}")
+    with pytest.raises(LoraUnusable) as failed:
+        lora_runner.submit(spec, JobControl()).result()
+    sentence = str(failed.value)
+    assert sentence.startswith(f"The LoRA '{name}' {problem}") and len(sentence) < 200
+    assert "safetensors" not in sentence and "/" not in sentence
+    assert f"loras.{name}.source" in failed.value.details and reason in failed.value.details
+    assert lora_layers(lora_runner) == []  # the model is left as it was
+    plain = await plan_one(lora_planner, "a lighthouse")
+    assert len(lora_runner.submit(plain, JobControl()).result().images) == len(plain.seeds)
 
 
 async def test_unknown_loras_and_bad_weights_are_prompt_errors(lora_planner: JobPlanner) -> None:

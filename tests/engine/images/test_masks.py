@@ -48,12 +48,31 @@ def test_transparent_pixels_are_kept_whatever_their_colour() -> None:
         (png(Image.new("L", SIZE, 0)), "The mask is empty"),
         (png(Image.new("L", SIZE, 255)), "covers the whole image"),
         (png(rectangle_mask((48, 64))), "48x64 pixels but the image is 64x48"),
-        (b"GIF89a not really", "not an image"),
-        (b"", "not an image"),
-        (png(rectangle_mask())[:60], "not an image"),
+        (b"GIF89a not really", "not a PNG image"),
+        (b"", "not a PNG image"),
+        (png(rectangle_mask())[:60], "not a PNG image"),
     ],
 )
 def test_unusable_masks_are_refused_in_one_line(data: bytes, message: str) -> None:
     with pytest.raises(MaskError, match=message) as refusal:
         read_mask(data, SIZE)
     assert "\n" not in str(refusal.value)
+
+
+def encoded(image: Image.Image, format: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("format", ["TIFF", "BMP", "GIF", "JPEG", "WEBP", "PPM"])
+def test_a_mask_must_be_a_png(format: str) -> None:
+    with pytest.raises(MaskError, match="not a PNG image"):
+        read_mask(encoded(rectangle_mask(), format), SIZE)
+
+
+def test_a_16_bit_grey_mask_is_read_by_its_brightness() -> None:
+    values = np.full(SIZE[::-1], 20_000, np.uint16)  # dark grey: kept
+    values[4:12, 8:24] = 60_000  # light grey: the region
+    mask = read_mask(png(Image.fromarray(values)), SIZE)
+    assert (np.asarray(mask) == 255).sum() == 16 * 8

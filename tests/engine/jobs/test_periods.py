@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from imagine_bot.config import Settings
-from imagine_bot.config.settings import QuotaTier
+from imagine_bot.config.quota import QuotaTier
 from imagine_bot.engine.jobs.periods import period_at, tier_of
 from tests.support.jobkit import tuned
 

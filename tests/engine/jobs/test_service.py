@@ -314,6 +314,23 @@ async def test_pause_holds_new_jobs_until_resume(harness: Harness) -> None:
     await harness.finished(job.id)
 
 
+async def test_a_pause_survives_a_restart_until_resume(harness: Harness) -> None:
+    await harness.service.pause()
+    await harness.service.stop()
+    harness.service = harness.make_service()
+    await harness.service.start()
+    assert harness.service.paused
+    (job,) = await harness.service.submit(ALICE, [make_spec(1)])
+    await asyncio.sleep(0.1)
+    assert not harness.of(StartedEvent)
+    await harness.service.resume()
+    await harness.finished(job.id)
+    await harness.service.stop()
+    harness.service = harness.make_service()
+    await harness.service.start()
+    assert not harness.service.paused
+
+
 async def test_positions_and_the_snapshot_follow_the_fair_order(harness: Harness) -> None:
     with harness.runner.hold():
         (a1, a2, a3) = await harness.service.submit(ALICE, [make_spec(n) for n in range(3)])

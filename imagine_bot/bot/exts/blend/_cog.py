@@ -58,17 +58,13 @@ class Blend(commands.Cog):
             await interaction.followup.send(refusal, ephemeral=True)
             return
         desk = self.bot.desk
-        try:
-            specs = await desk.plan(
-                interaction, blend_prompt([image.url for image in images], dimensions), ()
-            )
-            for spec in specs:
-                if not spec.references:
-                    raise UserError(
-                        f"/blend needs an image-prompt adapter, and the model {spec.model!r} has "
-                        f"none: an admin sets models.{spec.model}.ip_adapter in the settings."
-                    )
-        except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
-            return
+        specs = await desk.plan(
+            interaction, blend_prompt([image.url for image in images], dimensions), ()
+        )
+        for spec in specs:
+            if not spec.references:
+                raise UserError(
+                    f"/blend needs an image-prompt adapter, and the model {spec.model!r} has "
+                    f"none: an admin sets models.{spec.model}.ip_adapter in the settings."
+                )
         await desk.start(interaction, specs, parent=None)

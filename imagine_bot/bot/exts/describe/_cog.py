@@ -7,18 +7,18 @@ under, so they keep working after a restart and nothing is stored for them.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.bot.access import answer_if_refused, may_press
-from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.gpu.describe import PROMPTS, Describer
+from imagine_bot.bot.access import answer_if_refused, may_press, role_ids
+from imagine_bot.bot.errors import SERVER_FAULT, answer_failure
+from imagine_bot.bot.messages import fit
+from imagine_bot.engine.jobs.describing import PROMPTS, describe_spec
+from imagine_bot.engine.jobs.records import JobRecord, Requester
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -91,7 +91,10 @@ class DescribeButton(
         if not all(chosen):
             await interaction.followup.send("That prompt is no longer readable.", ephemeral=True)
             return
-        await bot.desk.imagine_prompts(interaction, chosen)
+        try:
+            await bot.desk.imagine_prompts(interaction, chosen)
+        except Exception as error:  # a DynamicItem's errors reach no handler: answer here
+            await answer_failure(interaction, error)
 
 
 def answer_view(owner_id: int) -> discord.ui.View:
@@ -102,15 +105,11 @@ def answer_view(owner_id: int) -> discord.ui.View:
 
 
 class Describe(commands.Cog):
+    """Queues a /describe job (its models run on a GPU worker, never in the bot's process)
+    and posts its prompts when it ends."""
+
     def __init__(self, bot: ImagineBot) -> None:
         self.bot = bot
-        self.describer = Describer.on_engine_device(bot.app.settings)
-        """Its models load on the first /describe, and run on their own thread: they are not
-        jobs, so they stay in the bot's process whatever the workers backend."""
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagine-describe")
-
-    async def cog_unload(self) -> None:
-        self._thread.shutdown(wait=False)
 
     @app_commands.command(description="Four prompts that would make an image like yours")
     @app_commands.describe(image="The image to describe", link="Or a link to it")
@@ -127,23 +126,31 @@ class Describe(commands.Cog):
             )
             return
         url = image.url if image is not None else str(link).strip()
-        try:
-            prompts = await self._describe(url)
-        except UserError as error:
-            await interaction.followup.send(str(error), ephemeral=True)
+        job = await self._describe(interaction, url)
+        if not job.succeeded:
+            await interaction.followup.send(fit(job.error or SERVER_FAULT), ephemeral=True)
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        await channel.send(
-            answer_text(prompts, interaction.user.id),
-            view=answer_view(interaction.user.id),
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        try:
+            await channel.send(
+                answer_text(list(job.texts), interaction.user.id),
+                view=answer_view(interaction.user.id),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            await self.bot.app.service.mark_undelivered(job.id, str(exc))
+            raise
+        await self.bot.app.service.mark_delivered(job.id)
         await interaction.followup.send("Described.", ephemeral=True)
 
-    async def _describe(self, url: str) -> list[str]:
-        """Fetch ``url`` as any image a user gives is fetched, then describe it on the GPU."""
+    async def _describe(self, interaction: discord.Interaction[Any], url: str) -> JobRecord:
+        """Fetch ``url`` as any image a user gives is fetched, then queue its description and
+        wait for it. Refusals (a bad link, the caps, GPU time) raise ``UserError``."""
         app = self.bot.app
         stored = await app.planner.fetcher.fetch(url)
-        picture = await asyncio.to_thread(app.images.open, stored.sha256)
-        return await asyncio.wrap_future(self._thread.submit(self.describer.describe, picture))
+        requester = Requester(interaction.user.id, role_ids(interaction.user))
+        (job,) = await app.service.submit(
+            requester, [describe_spec(stored)], interaction_id=interaction.id
+        )
+        return await app.service.finished(job.id)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imagine_bot.bot.exts.imagine._cog import Imagine
-from imagine_bot.bot.exts.imagine.buttons import JobButton
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
 
 
 async def setup(bot: ImagineBot) -> None:
-    bot.add_dynamic_items(JobButton)
     await bot.add_cog(Imagine(bot.app, bot.desk))

@@ -11,12 +11,11 @@ from discord.ext import commands
 
 from imagine_bot.bot.access import role_ids
 from imagine_bot.bot.messages import describe_quota, fit
-from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import Requester
 
 if TYPE_CHECKING:
     from imagine_bot.app import ImagineApp
-    from imagine_bot.bot.exts.imagine.desk import JobDesk
+    from imagine_bot.bot.jobs.desk import JobDesk
 
 
 MAX_CHOICES = 25
@@ -95,11 +94,7 @@ class Imagine(commands.Cog):
                 )
                 return
             job_id = waiting[-1].id
-        try:
-            job = await service.cancel(job_id.strip().lower(), interaction.user.id)
-        except UserError as error:
-            await interaction.followup.send(fit(str(error)), ephemeral=True)
-            return
+        job = await service.cancel(job_id.strip().lower(), interaction.user.id)
         await interaction.followup.send(f"Job `{job.id}` is {job.state}.", ephemeral=True)
 
     @app_commands.command(description="Your queued and running jobs")

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from imagine_bot.bot.messages import fit
 from imagine_bot.bot.preferences import REMIX, STYLIZE_LEVELS
+from imagine_bot.config.names import PRESET_NAME
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.spec import Lane
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, check_text
@@ -24,7 +25,8 @@ MACRO_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 class SettingButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"setting:(?P<key>[a-z_]{1,20}):(?P<value>[a-z0-9_.-]{1,40})",
+    # A value is a model preset's name or a word of ours (a stylize level, a lane, "toggle").
+    template=rf"setting:(?P<key>[a-z_]{{1,20}}):(?P<value>{PRESET_NAME.pattern})",
 ):
     """One choice on the /settings panel; pressing it saves the choice and redraws the panel."""
 
@@ -105,13 +107,9 @@ class Preferences(commands.Cog):
     )
     async def suffix(self, interaction: discord.Interaction[Any], flags: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True)
-        try:
-            if flags:
-                check_text(flags, "The suffix", MAX_FLAGS_LENGTH)
-                parse_flags(flags, self.app.planner.flags)
-        except UserError as error:
-            await interaction.followup.send(fit(str(error)), ephemeral=True)
-            return
+        if flags:
+            check_text(flags, "The suffix", MAX_FLAGS_LENGTH)
+            parse_flags(flags, self.app.planner.flags)
         await self.app.service.set_preference(interaction.user.id, "suffix", flags or None)
         await interaction.followup.send(
             fit(f"Suffix {'set to ' + flags if flags else 'cleared'}."), ephemeral=True
@@ -123,20 +121,14 @@ class Preferences(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=True)
         name = name.lower().removeprefix("--")
-        try:
-            if not MACRO_NAME.fullmatch(name):
-                raise UserError("An option name is a word of letters, digits, - or _.")
-            if name in {
-                spelling
-                for flag in self.app.planner.flags
-                for spelling in (flag.name, *flag.aliases)
-            }:
-                raise UserError(f"--{name} is already a flag; choose another name.")
-            check_text(flags, "An option", MAX_FLAGS_LENGTH)
-            parse_flags(flags, self.app.planner.flags)
-        except UserError as error:
-            await interaction.followup.send(fit(str(error)), ephemeral=True)
-            return
+        if not MACRO_NAME.fullmatch(name):
+            raise UserError("An option name is a word of letters, digits, - or _.")
+        if name in {
+            spelling for flag in self.app.planner.flags for spelling in (flag.name, *flag.aliases)
+        }:
+            raise UserError(f"--{name} is already a flag; choose another name.")
+        check_text(flags, "An option", MAX_FLAGS_LENGTH)
+        parse_flags(flags, self.app.planner.flags)
         await self.app.service.set_macro(interaction.user.id, name, flags)
         await interaction.followup.send(fit(f"--{name} now means `{flags}`."), ephemeral=True)
 

@@ -13,5 +13,5 @@ if TYPE_CHECKING:
 
 async def setup(bot: ImagineBot) -> None:
     editor = RegionEditor(bot)
-    bot.desk.handlers[VARY_REGION] = editor.open
+    bot.desk.on_press(VARY_REGION, editor.open)
     bot.web.add_routes(editor.routes())

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, role_ids
-from imagine_bot.bot.exts.imagine.desk import ALREADY_STARTED, source_image
+from imagine_bot.bot.jobs.desk import source_image
 from imagine_bot.bot.web.links import BadLink, Link
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.masks import read_mask
@@ -108,7 +108,7 @@ class RegionEditor:
         visit = await self._visit(request)
         nonce = visit.link.nonce
         if nonce in self._submitting:
-            return answer(409, ALREADY_STARTED)
+            return answer(409, messages.already_started(None))
         self._submitting.add(nonce)
         try:
             return await self._submit(request, visit)
@@ -142,8 +142,9 @@ class RegionEditor:
             channel_id=visit.link.channel_id or None,
             parent=Parent(visit.job.id, VARY_REGION, visit.link.index),
         )
-        if not await self.bot.desk.announce(visit.channel, jobs):
-            return answer(409, ALREADY_STARTED)
+        announced = await self.bot.desk.announce(visit.channel, jobs)
+        if not announced.positions:
+            return answer(409, messages.already_started(announced.shown_at))
         notes = [*jobs[0].spec.warnings, *jobs[0].warnings]
         return answer(200, " ".join(["Queued: the result will be posted in Discord.", *notes]))
 

@@ -13,5 +13,5 @@ if TYPE_CHECKING:
 
 
 async def setup(bot: ImagineBot) -> None:
-    bot.desk.form = functools.partial(open_prompt_form, bot)
+    bot.desk.use_form(functools.partial(open_prompt_form, bot))
     await bot.add_cog(Remix(bot))

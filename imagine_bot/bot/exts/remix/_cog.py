@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
+from imagine_bot.bot.errors import answer_failure
 from imagine_bot.bot.exts.remix.form import FORM_ID, PROMPT_FIELD, submitted_value
 
 if TYPE_CHECKING:
@@ -28,8 +29,11 @@ class Remix(commands.Cog):
         # The same checks and answers as the button itself (owner, job still stored ...).
         prompt = submitted_value(interaction.data, PROMPT_FIELD) or ""
         desk = self.bot.desk
-        parent = await desk.let_through(interaction, match["job"])
-        if parent is not None:
-            await desk.press(
-                interaction, parent, match["action"], int(match["index"]), prompt.strip()
-            )
+        try:
+            parent = await desk.let_through(interaction, match["job"])
+            if parent is not None:
+                await desk.press(
+                    interaction, parent, match["action"], int(match["index"]), prompt.strip()
+                )
+        except Exception as error:  # a listener's errors reach no handler: answer here
+            await answer_failure(interaction, error)

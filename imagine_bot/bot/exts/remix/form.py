@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from imagine_bot.bot.access import may_press
-from imagine_bot.bot.messages import prompt_text
+from imagine_bot.bot.jobs.buttons import JOB_ID_TEMPLATE
+from imagine_bot.bot.messages import editable_prompt, prompt_text
 from imagine_bot.bot.preferences import REMIX
 from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.plugins.actions import Action
@@ -23,14 +24,15 @@ from imagine_bot.plugins.actions import Action
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
 
-FORM_ID = re.compile(r"remix:(?P<action>[a-z0-9_]{1,40}):(?P<job>[0-9a-f]{32}):(?P<index>[0-4])")
+FORM_ID = re.compile(f"remix:{JOB_ID_TEMPLATE}")
 PROMPT_FIELD = "prompt"
 FORM_TIMEOUT = 15 * 60.0
 """Seconds discord.py keeps the form object; the submission is handled without it anyway."""
 MAX_PROMPT = 4000
 """Discord's limit for a text field of a modal."""
 MAX_TITLE = 45
-CUSTOM_ZOOM_DEFAULT = "--zoom 2"
+SHORTENED_LABEL = "Prompt (text shortened to fit; flags kept)"
+"""At most 45 characters, Discord's limit for a field's label."""
 
 
 async def open_prompt_form(
@@ -59,10 +61,12 @@ async def open_prompt_form(
 
 
 def prompt_form(bot: ImagineBot, action: Action, parent: JobRecord, index: int) -> discord.ui.Modal:
-    """The parent's prompt, flags included, to edit; Custom Zoom's ends in ``--zoom 2``."""
-    text = prompt_text(parent.spec, bot.app.planner.flags)
-    if action.edit_prompt == "always" and "--zoom" not in text:
-        text = f"{text} {CUSTOM_ZOOM_DEFAULT}"
+    """The parent's prompt, flags included, to edit; Custom Zoom's ends in ``--zoom 2``. A
+    prompt longer than the field keeps its flags, and the field says its text was shortened."""
+    flags = bot.app.planner.flags
+    suffix = action.form_suffix
+    extra = suffix if suffix and suffix.split()[0] not in prompt_text(parent.spec, flags) else ""
+    text, shortened = editable_prompt(parent.spec, flags, MAX_PROMPT, extra)
     label = f"{action.label}{index}" if action.per_image else action.label
     title = label if action.edit_prompt == "always" else f"Remix: {label}"
     form = discord.ui.Modal(
@@ -72,10 +76,10 @@ def prompt_form(bot: ImagineBot, action: Action, parent: JobRecord, index: int) 
     )
     form.add_item(
         discord.ui.TextInput(
-            label="Prompt",
+            label=SHORTENED_LABEL if shortened else "Prompt",
             custom_id=PROMPT_FIELD,
             style=discord.TextStyle.paragraph,
-            default=text[:MAX_PROMPT],
+            default=text,
             max_length=MAX_PROMPT,
         )
     )

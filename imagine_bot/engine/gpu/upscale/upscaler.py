@@ -11,7 +11,7 @@ from PIL import Image
 from imagine_bot.config import Settings
 from imagine_bot.config.settings import UpscaleModel
 from imagine_bot.engine.errors import UserError
-from imagine_bot.engine.gpu.models import resolve_device
+from imagine_bot.engine.gpu.devices import resolve_device
 from imagine_bot.engine.gpu.upscale.loader import LoadedNet, load_upscale_net
 from imagine_bot.engine.gpu.upscale.tiling import tiled_forward
 

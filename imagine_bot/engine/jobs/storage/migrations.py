@@ -2,14 +2,19 @@
 
 The database records its version in ``schema_version``. ``upgrade`` applies every step above
 it in order, inside one write transaction, so two processes starting at once never both
-migrate. Version 1 is created from the table models; a later change to a table must add a step
-here (ALTER TABLE ..., data moves) rather than edit an earlier one.
+migrate. Before the first step on an existing database file it copies the file beside it
+(``backup_path``): a failed or regretted upgrade is undone by putting the copy back.
+Version 1 is created from the table models; a later change to a table must add a step here
+(ALTER TABLE ..., data moves) rather than edit an earlier one.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 from sqlalchemy.engine import Connection
@@ -17,6 +22,8 @@ from sqlmodel import SQLModel
 
 from imagine_bot.engine.jobs.storage import tables
 from imagine_bot.engine.jobs.storage.database import Database
+
+log = logging.getLogger(__name__)
 
 _version_metadata = MetaData()
 schema_version = Table(
@@ -47,16 +54,32 @@ def _drop_spec_extras(connection: Connection) -> None:
     )
 
 
-def _add_flagged(connection: Connection) -> None:
-    # A database created at this version already has the column (v1 creates current tables).
-    if "flagged" not in {column["name"] for column in inspect(connection).get_columns("jobs")}:
-        connection.execute(text("ALTER TABLE jobs ADD COLUMN flagged TEXT NOT NULL DEFAULT '[]'"))
+def _add_json_list(column: str) -> Callable[[Connection], None]:
+    def add(connection: Connection) -> None:
+        # A database created at this version already has it (v1 creates current tables).
+        if column not in {found["name"] for found in inspect(connection).get_columns("jobs")}:
+            connection.execute(
+                text(f"ALTER TABLE jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT '[]'")
+            )
+
+    return add
+
+
+def _add_queue_state(connection: Connection) -> None:
+    # checkfirst: a database created at this version already has it (v1 creates current tables).
+    SQLModel.metadata.create_all(
+        connection, tables=[SQLModel.metadata.tables[tables.QueueStateRow.__tablename__]]
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, macros, jobs, images and the quota ledger", _create_v1),
     Migration(2, "job specs without the unused extras field", _drop_spec_extras),
-    Migration(3, "jobs.flagged: the images the safety classifier flagged", _add_flagged),
+    Migration(
+        3, "jobs.flagged: the images the safety classifier flagged", _add_json_list("flagged")
+    ),
+    Migration(4, "queue_state: /admin pause survives a restart", _add_queue_state),
+    Migration(5, "jobs.texts: the prompts a /describe job wrote", _add_json_list("texts")),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -78,6 +101,8 @@ def upgrade(database: Database) -> tuple[int, int]:
                 f"the database is at schema version {before}, newer than this imagine-bot "
                 f"understands ({LATEST_VERSION}); upgrade imagine-bot"
             )
+        if 0 < before < LATEST_VERSION:
+            _back_up(database, before)
         for migration in MIGRATIONS:
             if migration.version > before:
                 migration.apply(connection)
@@ -86,6 +111,32 @@ def upgrade(database: Database) -> tuple[int, int]:
         elif before < LATEST_VERSION:
             connection.execute(schema_version.update().values(version=LATEST_VERSION))
     return before, LATEST_VERSION
+
+
+def backup_path(database: Database, version: int) -> Path | None:
+    """Where the copy of a version-``version`` database goes before it is upgraded; None for
+    an in-memory database."""
+    name = database.url.database
+    if name in (None, "", ":memory:"):
+        return None
+    path = Path(name).expanduser()
+    return path.with_name(f"{path.name}.schema-v{version}.bak")
+
+
+def _back_up(database: Database, version: int) -> None:
+    target = backup_path(database, version)
+    if target is None:
+        return
+    # SQLite's online backup reads a consistent snapshot through its own connection while
+    # ours holds the write lock (WAL: readers never wait), so no step has run yet in the copy.
+    source = sqlite3.connect(Path(database.url.database or "").expanduser())
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    log.info("database at schema version %d copied to %s before upgrading", version, target)
 
 
 def _read_version(connection: Connection) -> int:

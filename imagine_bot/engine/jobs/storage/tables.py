@@ -86,6 +86,8 @@ class JobRow(SQLModel, table=True):
     warnings: str = Field(default="[]", sa_type=Text)
     images: str = Field(default="[]", sa_type=Text)
     flagged: str = Field(default="[]", sa_type=Text)
+    texts: str = Field(default="[]", sa_type=Text)
+    """A /describe job's prompts (JSON list)."""
     """JSON list of the images (1-based) the safety classifier flagged."""
     grid_sha: str | None = Field(default=None, max_length=64)
 
@@ -127,7 +129,16 @@ class LedgerRow(SQLModel, table=True):
     note: str = Field(default="", sa_type=Text)
 
 
+class QueueStateRow(SQLModel, table=True):
+    """What an admin set for the whole queue, kept across restarts: one row, or none yet."""
+
+    __tablename__ = "queue_state"
+
+    id: int = Field(default=1, primary_key=True)
+    paused: bool = False
+
+
 TABLES = [
     SQLModel.metadata.tables[str(model.__tablename__)]
-    for model in (UserRow, MacroRow, JobRow, ImageRow, LedgerRow)
+    for model in (UserRow, MacroRow, JobRow, ImageRow, LedgerRow, QueueStateRow)
 ]

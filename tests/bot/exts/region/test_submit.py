@@ -58,7 +58,8 @@ async def test_a_marked_region_is_queued_for_the_member_and_its_result_posted(
     assert f"select:{job.id}:1" in button_ids(message)  # a grid with its own buttons
 
     again = await post(url, "a red lighthouse at dusk --seed 5", mask_png())
-    assert again == (409, "That is already started.")
+    status, told = again
+    assert (status, told) == (409, f"That job is already started: {message.jump_url}")
     assert len(await children_of(app, single.job_id, world.alice.id)) == 1
 
 
@@ -66,7 +67,7 @@ BAD_INPUT = [
     ("a fox", mask_png(box=(0, 0, 0, 0)), 400, "The mask is empty"),
     ("a fox", mask_png(box=(0, 0, 128, 128)), 400, "covers the whole image"),
     ("a fox", mask_png(size=(64, 64), box=(0, 0, 8, 8)), 400, "64x64 pixels but the image"),
-    ("a fox", b"not a png at all", 400, "The mask is not an image"),
+    ("a fox", b"not a png at all", 400, "The mask is not a PNG image"),
     ("a fox", None, 400, "Mark a region on the image first"),
     ("a fox", b"x" * (5 * 1024 * 1024), 413, "larger than this server accepts (4 MB)"),
     ("   ", mask_png(), 400, "The prompt is empty"),

@@ -9,7 +9,9 @@ import pytest
 import torch
 from diffusers import (
     FlowMatchEulerDiscreteScheduler,
+    FluxKontextPipeline,
     FluxPipeline,
+    QwenImageEditPipeline,
     StableDiffusionPipeline,
     StableDiffusionXLInpaintPipeline,
 )
@@ -43,8 +45,8 @@ def test_every_family_says_what_it_runs_each_task_with() -> None:
         assert family.runs_sampler("default")
         if family.estimate == "flow":  # flow-matching models keep their own scheduler
             assert not family.runs_sampler("dpmpp_2m_karras")
-    assert FAMILIES["flux1"].edit.__name__ == "FluxKontextPipeline"
-    assert FAMILIES["qwen_image"].edit.__name__ == "QwenImageEditPipeline"
+    assert FAMILIES["flux1"].edit is FluxKontextPipeline
+    assert FAMILIES["qwen_image"].edit is QwenImageEditPipeline
 
 
 def test_a_family_is_the_presets_else_the_pipeline_classes() -> None:
@@ -57,7 +59,7 @@ def test_a_family_is_the_presets_else_the_pipeline_classes() -> None:
     assert family_of(sd, "tiny").name == "sd1"  # the tiny model's LoRA family
     assert family_named("nope") is None
     with pytest.raises(UnknownFamily, match=r"FLUX\.1"):
-        family_of(object())  # type: ignore[arg-type]
+        family_of(object())
 
 
 def test_guidance_goes_where_each_family_reads_it() -> None:
@@ -96,7 +98,9 @@ def test_packed_latents_unpack_to_the_image_grid() -> None:
     packed = grid.view(1, channels, rows, 2, columns, 2).permute(0, 2, 4, 1, 3, 5)
     packed = packed.reshape(1, rows * columns, channels * 4)  # as FluxPipeline packs
     assert torch.equal(unpack(packed, width=96, height=64), grid)
-    preview = preview_image(packed.repeat(4, 1, 1), FAMILIES["flux1"].preview, (96, 64))
+    fmt = FAMILIES["flux1"].preview
+    assert fmt is not None and fmt.packed
+    preview = preview_image(packed.repeat(4, 1, 1), fmt, (96, 64))
     assert preview.size == (2 * 12, 2 * 8)  # the 2x2 grid of 12x8 previews
 
 

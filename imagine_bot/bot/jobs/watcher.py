@@ -19,15 +19,15 @@ import discord
 from PIL import Image
 
 from imagine_bot.bot import messages
-from imagine_bot.bot.content import content_note, spoilered
-from imagine_bot.bot.delivery import (
+from imagine_bot.bot.jobs.buttons import grid_view, single_view
+from imagine_bot.bot.jobs.content import content_note, spoilered
+from imagine_bot.bot.jobs.delivery import (
     DEFAULT_UPLOAD_LIMIT,
     Upload,
     encode_for_upload,
     stored_upload,
     with_retries,
 )
-from imagine_bot.bot.exts.imagine.buttons import grid_view, single_view
 from imagine_bot.engine.jobs.records import (
     JobEvent,
     JobRecord,
@@ -107,7 +107,11 @@ class JobWatcher:
         """A new message for ``job``, mentioning its owner: they never saw it start."""
         planner = self._app.planner
         line = messages.job_line(
-            job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(None)
+            job.spec,
+            planner.flags,
+            planner.actions,
+            job.owner_id,
+            messages.waiting(None, queue_hold(self._app)),
         )
         owner = discord.AllowedMentions(users=[discord.Object(job.owner_id)])
         message = await with_retries(
@@ -145,7 +149,9 @@ class JobWatcher:
                 job = event.job
                 if isinstance(event, QueuedEvent | StartedEvent):
                     status = (
-                        messages.waiting(event.position) if isinstance(event, QueuedEvent) else "0%"
+                        messages.waiting(event.position, queue_hold(self._app))
+                        if isinstance(event, QueuedEvent)
+                        else "0%"
                     )
                     line = self._job_line(job, status)
                     await _best_effort(message.edit(content=line))
@@ -214,6 +220,15 @@ class JobWatcher:
     def _job_line(self, job: JobRecord, *status: str) -> str:
         planner = self._app.planner
         return messages.job_line(job.spec, planner.flags, planner.actions, job.owner_id, *status)
+
+
+def queue_hold(app: ImagineApp) -> str | None:
+    """Why no queued job starts for now, in the member's words; None when they do start."""
+    if app.service.paused:
+        return messages.PAUSED
+    if app.service.workers.capacity == 0:
+        return messages.NO_WORKER
+    return None
 
 
 def _preview_upload(preview: Image.Image, job_id: str) -> Upload:

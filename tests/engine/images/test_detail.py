@@ -6,7 +6,7 @@ import pytest
 
 from imagine_bot.config.fix import FixSettings
 from imagine_bot.engine.errors import DetectorUnavailable
-from imagine_bot.engine.images.regions import (
+from imagine_bot.engine.images.detail import (
     Box,
     crop_size,
     detector_file,

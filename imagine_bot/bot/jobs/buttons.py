@@ -12,6 +12,7 @@ import discord
 
 from imagine_bot.bot.access import answer_if_refused
 from imagine_bot.bot.errors import answer_failure
+from imagine_bot.config.names import ACTION_NAME
 from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins.actions import Action, ActionRegistry
@@ -57,9 +58,14 @@ MAX_ROWS, MAX_PER_ROW = 5, 5
 """Discord's limits for the buttons of one message."""
 
 
+JOB_ID_TEMPLATE = rf"(?P<action>{ACTION_NAME.pattern}):(?P<job>[0-9a-f]{{32}}):(?P<index>[0-4])"
+"""The one grammar of a job's custom_ids (its buttons', and the prompt form's after a prefix);
+action names are checked against the same pattern when they are registered."""
+
+
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"(?P<action>[a-z0-9_]{1,40}):(?P<job>[0-9a-f]{32}):(?P<index>[0-4])",
+    template=JOB_ID_TEMPLATE,
 ):
     """One button of a job's message; the client's desk handles its press."""
 

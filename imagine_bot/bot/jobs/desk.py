@@ -2,12 +2,12 @@
 
 Every path answers the interaction within Discord's 3 seconds (a defer), never blocks the
 event loop, and ends with something the user can read: a job message or an ephemeral note.
+A refusal (``UserError``) is raised to the caller's one error handler (``bot/errors.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,22 +15,18 @@ import discord
 
 from imagine_bot.bot import messages
 from imagine_bot.bot.access import may_press, role_ids
-from imagine_bot.bot.confirm import confirm
-from imagine_bot.bot.content import channel_policy, content_note, spoilered
-from imagine_bot.bot.delivery import stored_upload, with_retries
-from imagine_bot.bot.exts.imagine.buttons import SELECT, single_view
-from imagine_bot.bot.exts.imagine.progress import JobWatcher
+from imagine_bot.bot.jobs.announce import ECHO_MENTIONS, Announced, Announcer
+from imagine_bot.bot.jobs.buttons import SELECT, single_view
+from imagine_bot.bot.jobs.confirm import confirm
+from imagine_bot.bot.jobs.content import channel_policy, content_note, spoilered
+from imagine_bot.bot.jobs.delivery import stored_upload
+from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.preferences import preference_flags
-from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
 from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
 
 if TYPE_CHECKING:
     from imagine_bot.app import ImagineApp
-
-ECHO_MENTIONS = discord.AllowedMentions.none()
-"""Prompt text is user input: an ``@everyone`` in it must ping nobody."""
-ALREADY_STARTED = "That is already started."
 
 
 PressHandler = Callable[[discord.Interaction[Any], JobRecord, int], Awaitable[None]]
@@ -43,11 +39,24 @@ class JobDesk:
     def __init__(self, app: ImagineApp, watcher: JobWatcher) -> None:
         self._app = app
         self._watcher = watcher
-        self.handlers: dict[str, PressHandler] = {}
-        """Actions whose button does something else than derive a job at once (open a page);
-        extensions add theirs in ``setup``."""
-        self.form: FormOpener | None = None
-        """Opens the prompt form a press may answer with (the remix extension sets it)."""
+        self._announcer = Announcer(app, watcher)
+        self._handlers: dict[str, PressHandler] = {}
+        """Actions whose button does something else than derive a job at once (open a page)."""
+        self._form: FormOpener | None = None
+        """Opens the prompt form a press may answer with (Remix, Custom Zoom)."""
+
+    def on_press(self, action: str, handler: PressHandler) -> None:
+        """Let ``handler`` answer the presses of ``action``'s buttons instead of deriving a job
+        (an extension's ``setup`` calls it)."""
+        if action in self._handlers:
+            raise ValueError(f"the presses of {action!r} already have a handler")
+        self._handlers[action] = handler
+
+    def use_form(self, opener: FormOpener) -> None:
+        """Let ``opener`` answer a press with a prompt form first (one extension may)."""
+        if self._form is not None:
+            raise ValueError("the desk already has a prompt form")
+        self._form = opener
 
     async def imagine(
         self,
@@ -72,13 +81,9 @@ class JobDesk:
     ) -> None:
         """/imagine of each of ``prompts`` as one request, once the interaction is deferred
         (also the /describe buttons)."""
-        try:
-            specs = [
-                spec for text in prompts for spec in await self.plan(interaction, text, attachments)
-            ]
-        except UserError as error:
-            await self._tell(interaction, messages.user_error(error))
-            return
+        specs = [
+            spec for text in prompts for spec in await self.plan(interaction, text, attachments)
+        ]
         limit = self._app.settings.discord.confirm_above
         if len(specs) > limit and not await confirm(
             interaction, f"This prompt makes {len(specs)} jobs (4 images each). Run them all?"
@@ -108,9 +113,9 @@ class JobDesk:
     ) -> bool:
         """Answer a press with a form instead of a job (Remix), when an extension set one up
         and the press asks for it; True when the form was opened."""
-        if self.form is None:
+        if self._form is None:
             return False
-        return await self.form(interaction, action, job_id, index)
+        return await self._form(interaction, action, job_id, index)
 
     async def press(
         self,
@@ -125,8 +130,8 @@ class JobDesk:
         when they sent one (Remix)."""
         if action == SELECT:
             await self._select(interaction, parent, index)
-        elif action in self.handlers:
-            await self.handlers[action](interaction, parent, index)
+        elif action in self._handlers:
+            await self._handlers[action](interaction, parent, index)
         elif action not in self._app.planner.actions:
             await self._tell(interaction, "That button is not available yet on this server.")
         else:
@@ -141,18 +146,9 @@ class JobDesk:
         prompt: str | None,
     ) -> None:
         macros = None if prompt is None else await self._app.service.macros(interaction.user.id)
-        try:
-            specs = await self._app.planner.derive(
-                parent.spec,
-                action,
-                index,
-                source_image(parent, index),
-                prompt=prompt,
-                macros=macros,
-            )
-        except UserError as error:
-            await self._tell(interaction, messages.user_error(error))
-            return
+        specs = await self._app.planner.derive(
+            parent.spec, action, index, source_image(parent, index), prompt=prompt, macros=macros
+        )
         await self.start(interaction, specs, parent=Parent(parent.id, action, index))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
@@ -238,47 +234,34 @@ class JobDesk:
         service = self._app.service
         requester = Requester(interaction.user.id, role_ids(interaction.user))
         policy = channel_policy(self._app.settings.safety, interaction.channel)
-        try:
-            jobs = await service.submit(
-                requester,
-                [spec.model_copy(update={"content_policy": policy}) for spec in specs],
-                interaction_id=interaction.id,
-                channel_id=interaction.channel_id,
-                parent=parent,
-            )
-        except UserError as error:
-            await self._tell(interaction, messages.user_error(error))
-            return
+        jobs = await service.submit(
+            requester,
+            [spec.model_copy(update={"content_policy": policy}) for spec in specs],
+            interaction_id=interaction.id,
+            channel_id=interaction.channel_id,
+            parent=parent,
+        )
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        if not await self.announce(channel, jobs):
+        announced = await self.announce(channel, jobs)
+        if not announced.positions:
             # a double click or a repeated interaction: the job is under way
-            await interaction.followup.send(ALREADY_STARTED, ephemeral=True)
+            await self._tell(interaction, messages.already_started(announced.shown_at))
             return
         notes = list(
             dict.fromkeys(
                 warning for job in jobs for warning in (*job.spec.warnings, *job.warnings)
             )
         )
-        summary = "Started." if len(jobs) == 1 else f"Started {len(jobs)} jobs."
+        summary = messages.submitted(announced.positions, announced.hold)
         await self._tell(interaction, "\n".join([summary, *(f"⚠️ {note}" for note in notes)]))
 
-    async def announce(self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]) -> bool:
-        """Post a waiting message for each of ``jobs`` not posted yet and follow it to its
-        result; False when every one was posted before (a repeated submission)."""
-        service = self._app.service
-        new_jobs = [job for job in jobs if job.message_id is None]
-        for job in new_jobs:
-            position = await service.queue_position(job.id)
-            planner = self._app.planner
-            line = messages.job_line(
-                job.spec, planner.flags, planner.actions, job.owner_id, messages.waiting(position)
-            )
-            send = functools.partial(channel.send, line, allowed_mentions=ECHO_MENTIONS)
-            message = await with_retries(send, retries=self._app.settings.discord.delivery_retries)
-            await service.set_message(job.id, message.channel.id, message.id)
-            self._watcher.follow(job, message)
-        return bool(new_jobs)
+    async def announce(
+        self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]
+    ) -> Announced:
+        """Post a waiting message for each of ``jobs`` not posted yet, once however often
+        they are submitted, and follow it to its result."""
+        return await self._announcer.announce(channel, jobs)
 
 
 def source_image(job: JobRecord, index: int) -> SourceImage | None:
