@@ -23,8 +23,8 @@ from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 
 if TYPE_CHECKING:
-    from imagine_bot.bot.web.metrics import BotMetrics
     from imagine_bot.engine.jobs.service import JobService
+    from imagine_bot.metrics import BotMetrics
     from imagine_bot.plugins.runner import JobRunner
     from imagine_bot.workers import Workers
 
@@ -61,8 +61,8 @@ class ImagineApp(Planning):
     @classmethod
     def build(cls, settings: Settings) -> ImagineApp:
         # Only the full app serves metrics: planning (`imagine-bot parse`) never loads them.
-        from imagine_bot.bot.web.metrics import BotMetrics
         from imagine_bot.engine.jobs.service import JobService
+        from imagine_bot.metrics import BotMetrics
         from imagine_bot.workers import build_workers
 
         planning = Planning.build(settings)

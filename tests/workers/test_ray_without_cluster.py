@@ -4,6 +4,7 @@ fails each job with the reason instead of hanging the queue)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,15 @@ async def test_an_unreachable_cluster_is_retried_while_jobs_wait(
     assert "jobs wait in the queue" in caplog.text
 
 
-def test_a_worker_that_cannot_start_fails_each_job_with_the_reason(settings: Settings) -> None:
-    worker = GpuWorker(tuned(settings, engine={"device": "no-such-device"}), "worker-0")
+def test_a_worker_that_cannot_start_fails_each_job_in_a_sentence_and_logs_the_reason(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        worker = GpuWorker(tuned(settings, engine={"device": "no-such-device"}), "worker-0")
     assert worker.ready() is False
     events = list(worker.run([("job-1", make_spec(1), {}, 4), ("job-2", make_spec(2), {}, 4)]))
     assert [event[:2] for event in events] == [("failed", 0), ("failed", 1)]
     error = events[0][2]
-    assert isinstance(error, UserError) and "A GPU worker could not start" in str(error)
-    assert "no-such-device" in str(error)
+    assert isinstance(error, UserError) and str(error).startswith("A GPU worker could not start")
+    assert "no-such-device" not in str(error) and len(str(error)) < 200
+    assert "no-such-device" in caplog.text

@@ -8,8 +8,8 @@ import logging
 
 from aiohttp import web
 
-from imagine_bot.bot.web.metrics import CONTENT_TYPE
 from imagine_bot.bot.web.server import SERVER
+from imagine_bot.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
 
 from PIL import Image
 
@@ -23,6 +22,7 @@ from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobCancelled, JobControl
 from imagine_bot.engine.errors import ModelUnavailable, UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
+from imagine_bot.engine.jobs.hub import DatabaseThreads, JobEvents
 from imagine_bot.engine.jobs.pool import (
     Work,
     WorkerLost,
@@ -46,9 +46,6 @@ from imagine_bot.engine.jobs.store import JobStore
 from imagine_bot.engine.spec import JobState
 
 log = logging.getLogger(__name__)
-
-DatabaseCall = Callable[..., Awaitable[Any]]
-"""``JobService._db``: runs a store method on the database threads."""
 
 IDLE_POLL = 1.0
 """Seconds between looks at the pool while it has no free slot (e.g. Ray is unreachable)."""
@@ -76,24 +73,20 @@ class Dispatcher:
         pool: WorkerPool,
         images: ImageStore,
         *,
-        db: DatabaseCall,
+        database: DatabaseThreads,
+        events: JobEvents,
         order: asyncio.Lock,
-        publish: Callable[[JobEvent], None],
-        emit: Callable[[JobEvent], None],
-        track: Callable[[asyncio.Future[Any]], None],
-        positions: Callable[[], Awaitable[dict[str, int]]],
     ) -> None:
+        """``order`` is the service's lock held while a job is queued or started and its event
+        published, so a job's ``queued`` event always comes before its ``started`` one."""
         self.settings = settings
         self.store = store
         self.scheduler = scheduler
         self.pool = pool
         self.images = images
-        self._db = db
+        self._db = database.run
         self._order = order
-        self._publish = publish
-        self._emit = emit
-        self._track = track
-        self._positions = positions
+        self.events = events
         self.active: dict[str, Active] = {}
         self.paused = False
         self._stopping = False
@@ -147,18 +140,23 @@ class Dispatcher:
                 await asyncio.sleep(1)
                 self.wake()
 
+    async def positions(self) -> dict[str, int]:
+        """Each waiting job's place in the queue (1 starts next), as the scheduler orders it."""
+        waiting = await self._db(self.store.waiting)
+        return {entry.job_id: n for n, entry in enumerate(self.scheduler.order(waiting), 1)}
+
     def _has_slot(self) -> bool:
         return self._in_flight < self.pool.capacity
 
     def _activate(self, record: JobRecord) -> Active:
         loop = asyncio.get_running_loop()
-        report = self._progress_reporter(record, loop)
+        report = self._progress_reporter(record)
         control = JobControl(
             report, on_preview=report, preview_every=self.settings.engine.preview_every
         )
         active = Active(record, control, loop.create_future())
         self.active[record.id] = active
-        self._publish(StartedEvent(record))
+        self.events.publish(StartedEvent(record))
         return active
 
     async def _launch(self, actives: Sequence[Active]) -> None:
@@ -197,7 +195,7 @@ class Dispatcher:
                     self.wake()
 
         for active, future in zip(actives, futures, strict=True):
-            self._track(asyncio.ensure_future(finish(active, future)))
+            self.events.track(asyncio.ensure_future(finish(active, future)))
 
     async def _inputs(self, record: JobRecord) -> dict[str, bytes]:
         shas = input_shas(record.spec)
@@ -235,7 +233,11 @@ class Dispatcher:
                 event = None
             elif isinstance(outcome, JobCancelled):
                 record = await self._db(
-                    self.store.finish_unsuccessful, job_id, JobState.CANCELLED, "Cancelled."
+                    self.store.finish_unsuccessful,
+                    job_id,
+                    JobState.CANCELLED,
+                    "Cancelled.",
+                    active.control.seconds_if_cancelled(),
                 )
                 event = CancelledEvent(record)
             elif isinstance(outcome, WorkerLost):
@@ -248,8 +250,8 @@ class Dispatcher:
                 )
                 if event is None:
                     async with self._order:
-                        position = (await self._positions()).get(job_id, 0)
-                        self._publish(QueuedEvent(record, position))
+                        position = (await self.positions()).get(job_id, 0)
+                        self.events.publish(QueuedEvent(record, position))
             else:
                 record = await self._db(
                     self.store.finish_unsuccessful, job_id, JobState.FAILED, plain(outcome)
@@ -267,7 +269,7 @@ class Dispatcher:
                 active.done.set_result(None)
             self.wake()
         if event is not None:
-            self._publish(event)
+            self.events.publish(event)
 
     def _store_images(self, output: WorkOutput) -> tuple[list[StoredImage], StoredImage | None]:
         images = [
@@ -278,13 +280,11 @@ class Dispatcher:
             grid.png, grid.width, grid.height
         )
 
-    def _progress_reporter(
-        self, record: JobRecord, loop: asyncio.AbstractEventLoop
-    ) -> Callable[..., None]:
+    def _progress_reporter(self, record: JobRecord) -> Callable[..., None]:
         def report(done: int, total: int, preview: Image.Image | None = None) -> None:
             # On a worker's thread: hand the event to the loop and return at once.
             with contextlib.suppress(RuntimeError):  # the loop has closed
-                loop.call_soon_threadsafe(self._emit, ProgressEvent(record, done, total, preview))
+                self.events.publish(ProgressEvent(record, done, total, preview))
 
         return report
 

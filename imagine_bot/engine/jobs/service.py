@@ -19,17 +19,15 @@ they give the same images), at most ``queue.retry_limit`` more times.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.dispatch import Dispatcher
+from imagine_bot.engine.jobs.hub import DatabaseThreads, JobEvents, Listener
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
 from imagine_bot.engine.jobs.queue_state import store_pause, stored_pause
@@ -52,12 +50,6 @@ from imagine_bot.engine.spec import GenerationSpec, JobState
 from imagine_bot.engine.times import Clock, utc_now
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[JobEvent], object]
-"""Called on the event loop with each event; may be ``async def`` (it then runs as a task)."""
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 CANCEL_WAIT = 30.0
 """Seconds ``cancel`` waits for a running job to stop."""
@@ -96,26 +88,24 @@ class JobService:
         self.scheduler = FairScheduler(settings.queue.max_running_per_user)
         self._owns_workers = not isinstance(workers, WorkerPool)
         self.workers = workers if isinstance(workers, WorkerPool) else RunnerPool(workers)
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="imagine-db")
-        self._listeners: list[Listener] = []
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._database_threads = DatabaseThreads()
+        self._db = self._database_threads.run
+        self._events = JobEvents()
         self._order = asyncio.Lock()
         """Held while a job is queued or started and its event published, so a job's
         ``queued`` event always comes before its ``started`` one."""
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher = Dispatcher(
             settings,
             self.store,
             self.scheduler,
             self.workers,
             images,
-            db=self._db,
+            database=self._database_threads,
+            events=self._events,
             order=self._order,
-            publish=self._publish,
-            emit=self._emit,
-            track=self._track,
-            positions=self._positions,
         )
+        self._publish = self._events.publish
+        self._positions = self._dispatcher.positions
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -127,7 +117,7 @@ class JobService:
         calling this to hear about them. Jobs that succeeded but were never delivered are
         in ``pending_deliveries()``.
         """
-        self._loop = asyncio.get_running_loop()
+        self._events.bind(asyncio.get_running_loop())
         await self._db(upgrade, self.database)
         self._dispatcher.paused = await self._db(stored_pause, self.database)
         async with self._order:
@@ -143,9 +133,8 @@ class JobService:
         """Stop dispatching. A running job is interrupted at its next step and goes back to
         the queue (its start not counted), to run again after the next ``start``."""
         await self._dispatcher.stop(timeout)
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
-        self._pool.shutdown(wait=False)
+        await self._events.drain(timeout)
+        self._database_threads.close()
         if self._owns_workers:
             self.workers.close()
         if self._owns_database:
@@ -168,8 +157,7 @@ class JobService:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every ``JobEvent``, on the event loop; returns an
         unsubscribe function. A listener that raises is logged and keeps its subscription."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._events.subscribe(listener)
 
     # --- jobs --------------------------------------------------------------------------------
 
@@ -350,42 +338,3 @@ class JobService:
     async def delete_macro(self, user_id: int, name: str) -> bool:
         """Whether the macro existed."""
         return await self._db(self.members.delete_macro, user_id, name)
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    async def _positions(self) -> dict[str, int]:
-        waiting = await self._db(self.store.waiting)
-        return {entry.job_id: n for n, entry in enumerate(self.scheduler.order(waiting), 1)}
-
-    async def _db(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(function, *args, **kwargs))
-
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            raise RuntimeError("JobService.start() has not been awaited")
-        return self._loop
-
-    def _publish(self, event: JobEvent) -> None:
-        self._running_loop().call_soon_threadsafe(self._emit, event)
-
-    def _emit(self, event: JobEvent) -> None:
-        for listener in tuple(self._listeners):
-            try:
-                outcome = listener(event)
-            except Exception:
-                log.exception("a job event listener failed on %s", type(event).__name__)
-                continue
-            if inspect.isawaitable(outcome):
-                self._track(asyncio.ensure_future(outcome))
-
-    def _track(self, task: asyncio.Future[Any]) -> None:
-        """Keep a reference to ``task`` until it ends (``stop`` waits for it), logging failure."""
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_failure)
-
-
-def _log_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("a job service task failed", exc_info=task.exception())

@@ -11,13 +11,13 @@ from PIL import Image
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.errors import ModelUnavailable
 from imagine_bot.engine.gpu.describe import (
-    PROMPTS,
     Describer,
     Vocabulary,
     aspect_flag,
     clean_caption,
     compose_prompts,
 )
+from imagine_bot.engine.jobs.describing import PROMPTS
 from imagine_bot.plugins.runner import JobRunner
 from tests.support.tiny_describe import describe_env
 
