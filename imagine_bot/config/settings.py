@@ -10,6 +10,7 @@ from typing import Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
+from imagine_bot.config.fix import FixSettings
 from imagine_bot.config.logs import LogSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.names import PRESET_NAME
@@ -17,6 +18,7 @@ from imagine_bot.config.provenance import ProvenanceSettings
 from imagine_bot.config.quota import QuotaSettings
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.section import InvalidReference, Section
+from imagine_bot.config.structure import StructureSettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
 
@@ -90,6 +92,8 @@ class ModelPreset(Section):
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
     ip_adapter: IPAdapterSettings | None = None
     """Unset: image prompts and references are accepted with a warning and have no effect."""
+    structure: StructureSettings | None = None
+    """The ControlNet of Retexture and ``--structure``; unset: neither is offered."""
 
     @model_validator(mode="after")
     def _quantized_needs_a_family(self) -> ModelPreset:
@@ -237,6 +241,7 @@ class ActionSettings(Section):
     upscale_factor: Literal[2, 4] = 2
     creative_strength: float = Field(0.3, gt=0.0, le=1.0)
     enhance_strength: float = Field(0.55, gt=0.0, le=1.0)
+    hd_strength: float = Field(0.35, gt=0.0, le=1.0)
     pan_fraction: float = Field(0.5, gt=0.0, le=1.0)
     pixel_budget: float = Field(1.5, ge=0.25, le=4.0)
     feather: float = Field(0.03, ge=0.0, le=0.25)
@@ -301,6 +306,7 @@ class Settings(Section):
     logging: LogSettings = LogSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+    fix: FixSettings = FixSettings()
     provenance: ProvenanceSettings = ProvenanceSettings()
 
     @field_validator("models")

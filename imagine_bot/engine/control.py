@@ -73,6 +73,22 @@ class JobControl:
         if self._on_preview is not None:
             self._on_preview(done, total, image)
 
+    def stage(self, done_before: int, total: int) -> JobControl:
+        """The control of one pass of a job that runs several (HD, Fix Faces): its steps count
+        after the ``done_before`` steps of the passes before it, out of the job's ``total``.
+        It shares this control's cancellation and warnings."""
+        child = JobControl(
+            lambda done, _: self.report(done_before + done, total),
+            preview_every=self.preview_every,
+        )
+        if self._on_preview is not None:
+            child._on_preview = lambda done, _, image: self.preview(
+                done_before + done, total, image
+            )
+        child._cancelled = self._cancelled
+        child.warnings = self.warnings
+        return child
+
     def warn(self, message: str) -> None:
         """Tell the user something about how the result was made (shown with the result)."""
         if message not in self.warnings:

@@ -54,6 +54,9 @@ class Family:
     inpaint: type[DiffusionPipeline] | None
     edit: type[DiffusionPipeline] | None = None
     """Instruction editing ("make it night"), where the family has it."""
+    controlnets: tuple[tuple[str, type[DiffusionPipeline]], ...] = ()
+    """Retexture's pipelines, by the ControlNet model class each takes (a ControlNet's
+    ``config.json`` names its class: SDXL's ``ControlNetModel`` or ``ControlNetUnionModel``)."""
     other_pipelines: tuple[type[DiffusionPipeline], ...] = ()
     """Further pipeline classes that are this family (for detection only)."""
 
@@ -93,6 +96,10 @@ class Family:
         if self.guidance == "none" or getattr(pipeline.config, "is_distilled", False):
             return {}
         return {"guidance_scale": guidance}
+
+    def controlnet_pipeline(self, controlnet_class: str) -> type[DiffusionPipeline] | None:
+        """The pipeline that runs a ControlNet of ``controlnet_class`` on this family."""
+        return dict(self.controlnets).get(controlnet_class)
 
     def runs_sampler(self, name: str) -> bool:
         return name == "default" or self.samplers is None or name in self.samplers
