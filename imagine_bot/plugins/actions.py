@@ -24,6 +24,8 @@ from imagine_bot.engine.spec import (
     SourceImage,
 )
 
+INSTRUCTION_LIMIT = 500
+"""The most characters of an instruction form's text (Edit's "what to change")."""
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""
 

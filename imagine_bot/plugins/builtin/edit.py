@@ -9,19 +9,24 @@ the picture's ratio at the edit model's resolution and four seeds, like Vary.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import PromptError, UserError
-from imagine_bot.engine.spec import EDIT, DraftSpec, GenerationSpec, ReferenceImage
+from imagine_bot.engine.images.store import StoredImage
+from imagine_bot.engine.spec import EDIT, DraftSpec, GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.plugins import hookimpl
-from imagine_bot.plugins.actions import Action, ActionRequest
+from imagine_bot.plugins.actions import INSTRUCTION_LIMIT, Action, ActionRequest
 from imagine_bot.plugins.builtin.actions import new_seed
 
-INSTRUCTION_LIMIT = 500
-"""The most characters of an instruction (the form's field takes no more)."""
+if TYPE_CHECKING:
+    from imagine_bot.plugins.planner import JobPlanner
+
 MAX_PICTURES = 4
 """The picture to edit and up to three references, as the multi-reference models take."""
+NEUTRAL_PROMPT = "a picture"
+"""The prompt of the stand-in parent of an outside picture: only its preset and size count."""
 EDIT_SIZE_STEP = 16
 """Edit pipelines want sides in multiples of 16 (the VAE's 8, packed 2x2)."""
 
@@ -113,3 +118,23 @@ def imagine_register_actions(register: Callable[[Action], None], settings: Setti
             instruction="What to change",
         )
     )
+
+
+async def edit_picture(
+    planner: JobPlanner,
+    picture: StoredImage,
+    instruction: str,
+    *,
+    model: str | None = None,
+    references: Sequence[ReferenceImage] = (),
+) -> GenerationSpec:
+    """The edit of a picture no job here made (/edit, ``imagine-bot edit``): a job of the
+    preset ``model`` (else the default) at the picture's size stands for its parent."""
+    (parent,) = await planner.plan(NEUTRAL_PROMPT, model=model)
+    edit_model_of(planner.settings, parent.model)  # says which setting to add, if none
+    parent = parent.model_copy(update={"width": picture.width, "height": picture.height})
+    source = SourceImage(sha256=picture.sha256)
+    (spec,) = await planner.derive(
+        parent, EDIT, 1, source, prompt=instruction, references=references
+    )
+    return spec
