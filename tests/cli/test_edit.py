@@ -24,6 +24,17 @@ def test_without_an_edit_model_it_names_the_setting(
     assert "set models.tiny.edit_model in the settings" in capsys.readouterr().err
 
 
+def test_an_instruction_over_the_limit_is_refused_before_it_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    street = tmp_path / "street.png"
+    Image.new("RGB", (96, 64), (90, 90, 90)).save(street)
+    args = ["edit", str(street), "--instruction", "night " * 100, "--model", "tiny-flux"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 2
+    assert "an edit takes at most 500" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_edit_writes_four_edits_that_say_what_was_done(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
