@@ -63,8 +63,12 @@ async def test_kontext_edits_the_picture_as_told(
     assert len(spec.seeds) == 4 and spec.width / spec.height == pytest.approx(1.5, rel=0.1)
     assert spec.width % 16 == 0 and spec.height % 16 == 0
 
-    images = runner.submit(spec, JobControl()).result().images
+    result = runner.submit(spec, JobControl()).result()
+    images = result.images
     assert [image.size for image in images] == [(spec.width, spec.height)] * 4
+    # Content Credentials: c2pa.opened + c2pa.edited, the picture as the parent ingredient
+    assert result.provenance is not None and result.provenance.action == "edit"
+    assert result.provenance.parent is not None
     (call,) = spy.calls
     assert call["pipeline"] == "FluxKontextPipeline" and call["_auto_resize"] is False
     given = call["image"]
