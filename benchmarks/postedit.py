@@ -84,7 +84,7 @@ async def face_jobs(settings: Any, planner: Any, store: Any, grid: Any) -> dict[
     """Fix Faces and Vary (Region) over the same drawn face, found by OpenCV's cascade."""
     from PIL import Image
 
-    from imagine_bot.engine.gpu.detectors import find_faces
+    from imagine_bot.engine.images.detectors import find_faces
     from imagine_bot.engine.spec import SourceImage
 
     side = max(grid.width, FACE_PICTURE_SIDE)

@@ -1,5 +1,5 @@
 """A face drawn with ellipses that OpenCV's frontal-face cascade finds (checked in
-tests/engine/gpu/test_detectors.py), for the Fix Faces tests."""
+tests/engine/images/test_detectors.py), for the Fix Faces tests."""
 
 from __future__ import annotations
 

@@ -38,10 +38,10 @@ from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.spec import GRID_SIZE, FixTarget, GenerationSpec
 
 if TYPE_CHECKING:
-    from imagine_bot.engine.gpu.detectors import Detector
     from imagine_bot.engine.gpu.safety import ContentClassifier
     from imagine_bot.engine.gpu.structure import DepthEstimator
     from imagine_bot.engine.gpu.upscale import Upscaler
+    from imagine_bot.engine.images.detectors import Detector
 
 SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     # every name of config.settings.SCHEDULERS but "default", the pipeline's own
@@ -218,7 +218,7 @@ class ModelRegistry:
     def detector(self, target: FixTarget) -> Detector:
         """What finds ``target`` regions for Fix Faces; a YOLO model stays resident."""
         if target not in self._detectors:
-            from imagine_bot.engine.gpu.detectors import detector_for
+            from imagine_bot.engine.images.detectors import detector_for
 
             self._detectors[target] = detector_for(target, self.settings.fix, str(self.device))
         return self._detectors[target]

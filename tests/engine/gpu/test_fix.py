@@ -8,8 +8,8 @@ import pytest
 from imagine_bot.config import Settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import DetectorUnavailable, NothingToFix
-from imagine_bot.engine.gpu.detectors import find_faces
 from imagine_bot.engine.images.detail import feathered_weight
+from imagine_bot.engine.images.detectors import find_faces
 from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.builtin.metadata import parameters_text
 from imagine_bot.plugins.planner import JobPlanner

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from imagine_bot.config.fix import FixSettings
@@ -37,3 +40,18 @@ def test_hands_need_a_detector_and_a_yolo_file_must_exist() -> None:
         detector_file("hands", FixSettings())
     with pytest.raises(DetectorUnavailable, match="there is no file"):
         detector_file("faces", FixSettings(detector="/nowhere/face_yolov8n.pt"))
+
+
+def test_a_yolo_file_without_the_extra_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights = tmp_path / "face_yolov8n.pt"
+    weights.write_bytes(b"not read here")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(  # CI never installs ultralytics; on a machine that has it, hide it
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "ultralytics" else real_find_spec(name, *args),
+    )
+    with pytest.raises(DetectorUnavailable, match=r"pip install 'imagine-bot\[yolo\]'"):
+        detector_file("faces", FixSettings(detector=str(weights)))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagine_bot.engine.gpu.detectors import find_faces
+from imagine_bot.engine.images.detectors import find_faces
 from tests.support.faces import drawn_face
 
 
