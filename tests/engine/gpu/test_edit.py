@@ -10,7 +10,7 @@ from diffusers import DiffusionPipeline, Flux2KleinPipeline, FluxKontextPipeline
 from PIL import Image
 
 from imagine_bot.engine.control import JobControl
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.plugins.builtin.metadata import parameters_text
 from imagine_bot.plugins.planner import JobPlanner
@@ -63,8 +63,11 @@ async def test_kontext_edits_the_picture_as_told(
     assert len(spec.seeds) == 4 and spec.width / spec.height == pytest.approx(1.5, rel=0.1)
     assert spec.width % 16 == 0 and spec.height % 16 == 0
 
-    result = runner.submit(spec, JobControl()).result()
+    progress: list[tuple[int, int]] = []
+    control = JobControl(lambda done, total: progress.append((done, total)))
+    result = runner.submit(spec, control).result()
     images = result.images
+    assert progress[-1] == (spec.steps_run, spec.steps_run) == (4, 4)
     assert [image.size for image in images] == [(spec.width, spec.height)] * 4
     # Content Credentials: c2pa.opened + c2pa.edited, the picture as the parent ingredient
     assert result.provenance is not None and result.provenance.action == "edit"
@@ -125,3 +128,8 @@ async def test_edit_refuses_what_it_cannot_run(planner: JobPlanner, runner: JobR
     flux = await parent_of(planner, "tiny-flux", (128, 128))
     with pytest.raises(UserError, match="at most 500"):
         await planner.derive(flux, "edit", 1, source, prompt="night " * 120)
+    five = [
+        ReferenceImage(role="subject", source=f"{n}.png", sha256=source.sha256) for n in range(4)
+    ]
+    with pytest.raises(PromptError, match="at most 4 pictures"):
+        await planner.derive(flux, "edit", 1, source, prompt="all of them", references=five)
