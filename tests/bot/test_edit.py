@@ -57,6 +57,8 @@ async def test_edit_opens_the_form_and_delivers_four_edits(world: World, app: Im
     delivered = bot_messages(world)[-1]
     assert f"- Edited by <@{world.alice.id}>" in delivered.content
     assert {"U1", "U4"} <= set(labels(delivered))
+    await world.alice.click(delivered, label="U2")
+    assert "Edit" in labels(bot_messages(world)[-1])  # an edit can be edited again
 
 
 async def test_edit_is_not_offered_without_an_edit_model(world: World) -> None:

@@ -31,21 +31,31 @@ EDIT_SIZE_STEP = 16
 """Edit pipelines want sides in multiples of 16 (the VAE's 8, packed 2x2)."""
 
 
-def edit_model_of(settings: Settings, model: str) -> str:
-    """The edit preset of preset ``model``; ``UserError`` naming the setting when it has none."""
+def find_edit_model(settings: Settings, model: str) -> str | None:
+    """The preset that edits the images of preset ``model``: its ``edit_model``, or itself when
+    it is one (an edit of an edit); None when there is none."""
     preset = settings.models.get(model)
-    if preset is None or preset.edit_model is None:
+    if preset is not None and preset.edit_model is not None:
+        return preset.edit_model
+    if any(other.edit_model == model for other in settings.models.values()):
+        return model
+    return None
+
+
+def edit_model_of(settings: Settings, model: str) -> str:
+    """``find_edit_model``; ``UserError`` naming the setting when there is none."""
+    found = find_edit_model(settings, model)
+    if found is None:
         raise UserError(
             f"The model {model!r} has no edit model: set models.{model}.edit_model in the "
             "settings to a preset of FLUX.1 Kontext, FLUX.2 or Qwen-Image-Edit."
         )
-    return preset.edit_model
+    return found
 
 
 def has_edit_model(settings: Settings) -> Callable[[GenerationSpec], bool]:
     def applies(spec: GenerationSpec) -> bool:
-        preset = settings.models.get(spec.model)
-        return preset is not None and preset.edit_model is not None
+        return find_edit_model(settings, spec.model) is not None
 
     return applies
 
