@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,8 @@ class JobControl:
         self.preview_every = preview_every
         self._cancelled = threading.Event()
         self.warnings: list[str] = []
+        self._started = time.monotonic()
+        self._previewed = False
 
     def report(self, done: int, total: int) -> None:
         if self._on_progress is not None:
@@ -71,6 +74,7 @@ class JobControl:
 
     def preview(self, done: int, total: int, image: Image.Image) -> None:
         if self._on_preview is not None:
+            self._previewed = True
             self._on_preview(done, total, image)
 
     def stage(self, done_before: int, total: int) -> JobControl:
@@ -88,6 +92,12 @@ class JobControl:
         child._cancelled = self._cancelled
         child.warnings = self.warnings
         return child
+
+    def seconds_if_cancelled(self) -> float:
+        """The GPU time a cancelled job is charged: none before its first preview (the member
+        got nothing), else the time since it was handed to a worker (they keep the previews,
+        so cancelling at the last step must not be a free render)."""
+        return time.monotonic() - self._started if self._previewed else 0.0
 
     def warn(self, message: str) -> None:
         """Tell the user something about how the result was made (shown with the result)."""
