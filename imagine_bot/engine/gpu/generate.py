@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -39,6 +41,10 @@ def image_to_image(
         whole = Image.new("L", image.size, 255)
         return inpaint(image, whole, np.zeros((spec.height, spec.width)), spec, models, control)
     pipeline = models.variant(spec.model, "img2img")
+    # SD's image-to-image works at the image's size; FLUX.1's and others' at their own default
+    # (1024 px) unless told the size.
+    takes_size = "width" in inspect.signature(pipeline.__call__).parameters
+    size = {"width": spec.width, "height": spec.height} if takes_size else {}
     return run_pipeline(
         pipeline,
         spec,
@@ -46,6 +52,7 @@ def image_to_image(
         control,
         image=[image] * len(spec.seeds),
         strength=spec.strength if spec.strength is not None else 1.0,
+        **size,
     )
 
 
