@@ -24,10 +24,12 @@ Result = dict[str, Any]
 
 
 def check_overhead(result: Result) -> None:
-    (row,) = result["rows"]
-    # The bare call got exactly the arguments our stages gave diffusers.
-    assert row["max pixel diff"] == 0
-    assert row["ours s"] > 0 and row["bare s"] > 0 and row["ratio"] > 0
+    preset, family = result["rows"]  # the preset's grid, and one transformer family's
+    assert (preset["model"], family["model"], family["family"]) == ("tiny", "tiny-flux", "flux1")
+    for row in (preset, family):
+        # The bare call got exactly the arguments our stages gave diffusers.
+        assert row["max pixel diff"] == 0, row["model"]
+        assert row["ours s"] > 0 and row["bare s"] > 0 and row["ratio"] > 0
 
 
 def check_grid_batching(result: Result) -> None:

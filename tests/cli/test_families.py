@@ -75,6 +75,9 @@ def test_every_action_runs_on_the_family(
         made = written(capsys.readouterr().out, "image")
         assert made, action[0]
         assert all(pixels(path).any() for path in made)
+        if action[0] == "vary":  # at the source's size, not the pipeline's default
+            with Image.open(made[0]) as varied, Image.open(source) as original:
+                assert varied.size == original.size
 
 
 def test_draft_on_tiny_flux_runs_its_schnell_like_draft_preset(

@@ -83,10 +83,6 @@ def test_environment_overrides_win_and_parse_as_toml(tmp_path: Path) -> None:
         ),
         ("[models.tiny\n", "imagine.toml: not valid TOML"),
         (
-            "[models.SDXL]\nsource = 'x'\n",
-            "models: Value error, the model preset name 'SDXL' must be 1 to 40 lower-case",
-        ),
-        (
             "[database]\nurl = 'postgresql+psycopg://bot@db/imagine'\n",
             "imagine.toml: database.url: Value error, imagine-bot keeps its data in SQLite, "
             "not postgresql+psycopg",

@@ -136,6 +136,11 @@ def text_conditioning(
     """
     count = len(spec.seeds)
     parts = spec.blend or (PromptPart(text=spec.prompt),)
+    if "no" in spec.flags and family.negative_prompt and not _negative_counts(family, spec):
+        warn(
+            f"--no needs guidance above 1, and the model {spec.model!r} ({family.title}) runs "
+            f"at {spec.guidance:g}, so --no was not used."
+        )
     if isinstance(pipeline, SDXL_PIPELINES):
         encoded = encode_sdxl(pipeline, parts, spec.negative_prompt)
     elif isinstance(pipeline, SD_PIPELINES):
@@ -161,19 +166,25 @@ def text_conditioning(
     return conditioning
 
 
+def _negative_counts(family: Family, spec: GenerationSpec) -> bool:
+    """Whether a negative prompt changes the images: it is the other half of classifier-free
+    guidance, which pipelines run only above a scale of 1 (FLUX.1 runs its own true CFG)."""
+    return family.true_cfg_for_negative is not None or spec.guidance > 1
+
+
 def _plain_text(
     family: Family, spec: GenerationSpec, warn: Callable[[str], None]
 ) -> TextConditioning:
     """The prompt as text, for the pipeline's own encoder."""
     count = len(spec.seeds)
-    if spec.blend or spec.chaos > 0:
-        warn(
-            f"{family.title} models do not support ::-weighted prompts or --chaos here, so the "
-            "prompt was used as plain text."
-        )
+    model = f"the model {spec.model!r} ({family.title})"
+    if spec.blend:
+        warn(f"::-weighted prompts are not blended on {model}, so the prompt was used as text.")
+    if spec.chaos > 0:
+        warn(f"--chaos is not supported on {model}, so it was ignored.")
     inputs: dict[str, Any] = {"prompt": [spec.prompt] * count}
     if family.negative_prompt:
         inputs["negative_prompt"] = [spec.negative_prompt or family.blank_negative] * count
-    elif spec.negative_prompt:
-        warn(f"{family.title} models take no negative prompt, so --no was not used.")
+    elif "no" in spec.flags:
+        warn(f"--no is not supported on {model}, which takes no negative prompt; it was ignored.")
     return TextConditioning(inputs)

@@ -9,6 +9,8 @@ large image in tiles above ``engine.vae_tile_above`` (``acceleration.install_vae
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -82,6 +84,10 @@ def image_to_image(
         whole = Image.new("L", images[0].size, 255)
         return inpaint(images, whole, np.zeros((spec.height, spec.width)), spec, models, control)
     pipeline = models.variant(spec.model, "img2img")
+    # SD's image-to-image works at the image's size; FLUX.1's and others' at their own default
+    # (1024 px) unless told the size.
+    takes_size = "width" in inspect.signature(pipeline.__call__).parameters
+    size = {"width": spec.width, "height": spec.height} if takes_size else {}
     return run_pipeline(
         pipeline,
         spec,
@@ -89,6 +95,7 @@ def image_to_image(
         control,
         image=images,
         strength=spec.strength if spec.strength is not None else 1.0,
+        **size,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -49,6 +50,7 @@ def run_pipeline(
             f"{family.title} models sample only with their own flow-matching scheduler, so "
             f"the sampler {spec.scheduler!r} was not used."
         )
+    _warn_unsupported(pipeline, family, spec, control)
     pipeline.scheduler = models.fresh_scheduler(pipeline, spec.scheduler)
     with applied_loras(pipeline, spec, models.settings.loras):
         # Inside the LoRAs: those with text-encoder weights change the conditioning too.
@@ -58,6 +60,27 @@ def run_pipeline(
     if control.cancelled:
         raise JobCancelled
     return images
+
+
+_REFERENCE_FLAGS = {"image": "Image prompts", "style": "--sref", "subject": "--cref/--oref"}
+
+
+def _warn_unsupported(
+    pipeline: DiffusionPipeline, family: Family, spec: GenerationSpec, control: JobControl
+) -> None:
+    """A warning for each flag of ``spec`` that ``family`` cannot honour (the others are
+    warned about where they are handled: text conditioning, references, LoRAs)."""
+    model = f"the model {spec.model!r} ({family.title})"
+    if spec.tile and not family.unet:
+        control.warn(f"--tile is not supported on {model}, so the images may not tile.")
+    if spec.references and not (family.unet and family.ip_adapter):
+        roles = sorted({_REFERENCE_FLAGS[ref.role] for ref in spec.references})
+        control.warn(
+            f"{' and '.join(roles)} {'is' if len(roles) == 1 else 'are'} not supported on "
+            f"{model}, so the images went unused."
+        )
+    if "stylize" in spec.flags and not family.guidance_inputs(pipeline, spec.guidance):
+        control.warn(f"--stylize changes nothing on {model}, which takes no guidance.")
 
 
 def call_pipeline(
@@ -123,12 +146,16 @@ def _call(
     steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
     with (
         applied_step_cache(pipeline, cache),
-        seamless(pipeline, enabled=spec.tile),
-        models.image_prompts(pipeline, spec) as reference_inputs,
+        seamless(pipeline, enabled=spec.tile and hooks.family.unet),
+        (
+            models.image_prompts(pipeline, spec)
+            if hooks.family.unet and hooks.family.ip_adapter
+            else nullcontext({})
+        ) as reference_inputs,
     ):
         images = pipeline(
             **text.inputs,
-            **hooks.family.guidance_inputs(pipeline, spec.guidance),
+            **hooks.family.guidance_inputs(pipeline, spec.guidance, bool(spec.negative_prompt)),
             num_inference_steps=steps,
             generator=seed_generators(spec.seeds),
             callback_on_step_end=hooks,

@@ -23,6 +23,11 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     named = draft.flag("model")
     if draft.model is None:
         draft.model = str(named) if named is not None else _select(settings, version, niji)
+    elif named is not None or version is not None or niji is not None:
+        chosen = "--model" if named is not None else "--v" if version is not None else "--niji"
+        draft.warnings.append(
+            f"{chosen} was ignored: this job runs on the model {draft.model!r}, chosen for it."
+        )
     if draft.model not in settings.models:
         raise UserError(f"There is no model preset {draft.model!r}. {_available(settings)}")
     if draft.preset is None:

@@ -16,6 +16,11 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
             f"--style {chosen_style} is one of Midjourney's own styles, which this server does "
             "not have, so it was ignored (only --style raw is supported)."
         )
+    if raw and not (draft.preset.style or draft.preset.negative):
+        draft.warnings.append(
+            f"--{'raw' if draft.has_flag('raw') else 'style raw'} changes nothing on the model "
+            f"{draft.model!r}, which has no house style to leave out."
+        )
     style = "" if raw else draft.preset.style
     if draft.positive is None:
         draft.positive = _with_style(draft.prompt.text, style)

@@ -25,6 +25,11 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     stylize = draft.flag("stylize")
     if draft.guidance is None:
         draft.guidance = guidance_for(stylize, draft.preset.guidance)
+        if draft.has_flag("stylize") and draft.preset.guidance <= MIN_GUIDANCE:
+            draft.warnings.append(
+                f"--stylize changes nothing on the model {draft.model!r}, which runs without "
+                "guidance."
+            )
 
 
 def guidance_for(stylize: float, preset_guidance: float) -> float:

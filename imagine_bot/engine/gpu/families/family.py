@@ -98,6 +98,13 @@ class Family:
     """The scheduler names of ``config.settings.SCHEDULERS`` it can run (None: all of them);
     flow-matching models run only their own flow-matching scheduler."""
     lora: bool = True
+    unet: bool = False
+    """Whether the denoiser is a UNet. ``--tile``'s circular padding tiles only a UNet, whose
+    convolutions paint the image (a transformer sees patches with no neighbours to wrap), and
+    the engine's IP-Adapter (``ip_adapter.py``) attaches to a UNet's attention blocks only."""
+    true_cfg_for_negative: float | None = None
+    """For a guidance-distilled family whose pipeline can still run real CFG when given a
+    negative prompt (FLUX.1's ``true_cfg_scale``): the scale ``--no`` runs at."""
     ip_adapter: bool = False
     """Whether diffusers can load an IP-Adapter into it (``--sref``, ``--cref``, image prompts)."""
     default_sampler: str = "default"
@@ -118,8 +125,13 @@ class Family:
     def edit_pipelines(self) -> tuple[type[DiffusionPipeline], ...]:
         return tuple(cls for cls in (self.edit, *self.edit_lists) if cls is not None)
 
-    def guidance_inputs(self, pipeline: DiffusionPipeline, guidance: float) -> dict[str, Any]:
-        """The pipeline-call arguments that carry ``guidance``."""
+    def guidance_inputs(
+        self, pipeline: DiffusionPipeline, guidance: float, negative: bool = False
+    ) -> dict[str, Any]:
+        """The pipeline-call arguments that carry ``guidance`` (and, with a ``negative``
+        prompt on a guidance-distilled family, the real CFG that makes it count)."""
+        if negative and self.true_cfg_for_negative is not None:
+            return {"guidance_scale": guidance, "true_cfg_scale": self.true_cfg_for_negative}
         if self.guidance == "true_cfg":
             return {"true_cfg_scale": guidance}
         if self.guidance == "none" or getattr(pipeline.config, "is_distilled", False):

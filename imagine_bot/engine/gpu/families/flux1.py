@@ -45,8 +45,10 @@ FAMILY = Family(
     inpaint=FluxInpaintPipeline,
     edit=FluxKontextPipeline,
     other_pipelines=(FluxFillPipeline,),
-    # A negative prompt runs as true CFG (true_cfg_scale), two model calls per step.
     guidance="distilled",
+    # A negative prompt runs as true CFG, two model calls per step; 4 is the scale of
+    # diffusers' FLUX.1 [dev] example with a negative prompt.
+    true_cfg_for_negative=4.0,
     token_limit=512,  # T5's (max_sequence_length); the CLIP gives only the pooled vector
     preview=PREVIEW,
     estimate="flow",

@@ -27,6 +27,7 @@ FAMILY = Family(
     image_to_image=StableDiffusionImg2ImgPipeline,
     inpaint=StableDiffusionInpaintPipeline,
     long_prompts=True,
+    unet=True,
     preview=PREVIEW,
     ip_adapter=True,
     default_sampler="dpmpp_2m_karras",

@@ -32,6 +32,7 @@ FAMILY = Family(
     image_to_image=StableDiffusionXLImg2ImgPipeline,
     inpaint=StableDiffusionXLInpaintPipeline,
     long_prompts=True,
+    unet=True,
     preview=PREVIEW,
     ip_adapter=True,
     default_sampler="dpmpp_2m_karras",
