@@ -75,9 +75,9 @@ def image_to_image(
     schedule, then denoised."""
     listed = sources if isinstance(sources, list) else [sources] * len(spec.seeds)
     # Cropped to the spec's ratio, not stretched: a Remix may have changed --ar.
-    size = (spec.width, spec.height)
+    frame = (spec.width, spec.height)
     images = [
-        ImageOps.fit(source.convert("RGB"), size, Image.Resampling.LANCZOS) for source in listed
+        ImageOps.fit(source.convert("RGB"), frame, Image.Resampling.LANCZOS) for source in listed
     ]
     if models.family(spec.model).image_to_image is None:
         # The same noising and denoising, as inpainting under a mask over everything.
