@@ -42,7 +42,12 @@ def imagine_register_flags(register: Callable[[Flag], None]) -> None:
 
 @hookimpl(trylast=True)
 def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
-    if draft.structure is not None or not draft.has_flag("structure"):
+    if draft.structure is not None:
+        return
+    if not draft.has_flag("structure"):
+        if draft.has_flag("structure-weight"):
+            draft.flag("structure-weight")
+            draft.warnings.append("--structure-weight was ignored: the prompt has no --structure.")
         return
     link = str(draft.flag("structure"))
     if not _URL.match(link):
@@ -63,7 +68,7 @@ def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
     if settings.models[spec.model].structure is None:
         raise UserError(
             f"The model {spec.model!r} has no ControlNet (models.{spec.model}.structure in the "
-            "settings), so it cannot keep a picture's structure."
+            "settings), so --structure cannot keep a picture's structure with it."
         )
 
 

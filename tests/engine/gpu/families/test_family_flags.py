@@ -17,6 +17,7 @@ from diffusers import DiffusionPipeline
 
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
+from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu.families import FAMILIES
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.seamless import tiling_convolutions
@@ -70,6 +71,10 @@ SAMPLES = {
     "public": "--public",
     "model": "--model tiny",
     "lora": "--lora look_{family}",
+    "hd": "--hd",
+    "fix": "--fix faces",
+    "structure": f"--structure {REF}",
+    "structure-weight": "--structure-weight 1.5",
     "blend": "a lighthouse::2 a storm::1",
 }
 """One use of each flag (``blend``: the ``::`` weights, which are not a flag but a syntax)."""
@@ -161,7 +166,10 @@ class Outcome:
 async def outcome(
     planner: JobPlanner, runner: JobRunner, seen: Denoised, model: str, text: str
 ) -> Outcome:
-    specs = await planner.plan(text, model=model)
+    try:
+        specs = await planner.plan(text, model=model)
+    except UserError as refusal:  # refused before anything runs: the member reads why
+        return Outcome((), [str(refusal)])
     control = JobControl()
     seen.calls.clear()
     result = runner.submit(specs[0], control).result()
