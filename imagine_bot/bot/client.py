@@ -36,6 +36,7 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.describe",
     "imagine_bot.bot.exts.blend",
     "imagine_bot.bot.exts.gallery",
+    "imagine_bot.bot.exts.keepers",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 

@@ -170,7 +170,8 @@ class JobPlanner:
         request = ActionRequest(
             parent=parent,
             index=index,
-            source=source,
+            # Reroll pressed under one image still starts from the prompt, not that image.
+            source=source if chosen.needs_source else None,
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
             mask=mask,

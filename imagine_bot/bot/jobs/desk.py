@@ -42,15 +42,19 @@ class JobDesk:
         self._announcer = Announcer(app, watcher)
         self._handlers: dict[str, PressHandler] = {}
         """Actions whose button does something else than derive a job at once (open a page)."""
+        self._open_to_all: set[str] = set()
+        """Actions anyone who sees the message may press (the star)."""
         self._form: FormOpener | None = None
         """Opens the prompt form a press may answer with (Remix, Custom Zoom)."""
 
-    def on_press(self, action: str, handler: PressHandler) -> None:
+    def on_press(self, action: str, handler: PressHandler, *, anyone: bool = False) -> None:
         """Let ``handler`` answer the presses of ``action``'s buttons instead of deriving a job
-        (an extension's ``setup`` calls it)."""
+        (an extension's ``setup`` calls it); ``anyone``: not only whom ``may_press`` allows."""
         if action in self._handlers:
             raise ValueError(f"the presses of {action!r} already have a handler")
         self._handlers[action] = handler
+        if anyone:
+            self._open_to_all.add(action)
 
     def use_form(self, opener: FormOpener) -> None:
         """Let ``opener`` answer a press with a prompt form first (one extension may)."""
@@ -92,7 +96,7 @@ class JobDesk:
         await self.start(interaction, specs, parent=None)
 
     async def let_through(
-        self, interaction: discord.Interaction[Any], job_id: str
+        self, interaction: discord.Interaction[Any], job_id: str, action: str
     ) -> JobRecord | None:
         """Acknowledge a press (Discord allows 3 s; every answer after it follows up) and load
         its job; None, with a private refusal sent, when the job is gone or the presser may not
@@ -101,7 +105,9 @@ class JobDesk:
         job = await self._app.service.job(job_id)
         if job is None:
             refusal = "That job is no longer stored on this server."
-        elif not may_press(self._app.settings.discord, interaction.user, job.owner_id):
+        elif action not in self._open_to_all and not may_press(
+            self._app.settings.discord, interaction.user, job.owner_id
+        ):
             refusal = "Only the person who started this job can use its buttons."
         else:
             return job

@@ -27,6 +27,7 @@ from imagine_bot.config import Settings
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.dispatch import Dispatcher
+from imagine_bot.engine.jobs.favourites import Favourites
 from imagine_bot.engine.jobs.hub import DatabaseThreads, JobEvents, Listener
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
@@ -85,6 +86,7 @@ class JobService:
         self.images = images
         self.store = JobStore(settings, self.database, images, clock)
         self.members = Members(self.database, clock)
+        self.favourites = Favourites(self.database, clock)
         self.scheduler = FairScheduler(settings.queue.max_running_per_user)
         self._owns_workers = not isinstance(workers, WorkerPool)
         self.workers = workers if isinstance(workers, WorkerPool) else RunnerPool(workers)
@@ -278,6 +280,37 @@ class JobService:
             offset,
             limit,
         )
+
+    async def starred_images(
+        self, channel_ids: Iterable[int], starred_by: int | None, offset: int, limit: int
+    ) -> list[tuple[JobRecord, int]]:
+        """The gallery's starred grids (index 0) and images (1-4) in ``channel_ids``, starred
+        by ``starred_by`` or by anyone, most recently starred first."""
+        return await self._db(
+            listings.starred_in,
+            self.database,
+            self.images,
+            list(channel_ids),
+            starred_by,
+            offset,
+            limit,
+        )
+
+    async def children(
+        self, channel_ids: Iterable[int], parent_ids: Iterable[str]
+    ) -> dict[str, list[str]]:
+        """The gallery's jobs made from each of ``parent_ids`` (its lineage links)."""
+        return await self._db(
+            listings.children_in, self.database, list(channel_ids), list(parent_ids)
+        )
+
+    async def toggle_star(self, user_id: int, job_id: str, index: int) -> bool:
+        """Star (or unstar) a job's grid (``index`` 0) or image; whether it is starred now."""
+        return await self._db(self.favourites.toggle, user_id, job_id, index)
+
+    async def mark_deleted(self, job_id: str) -> None:
+        """The owner deleted the job's message: it stays stored, hidden from the gallery."""
+        await self._db(self.favourites.delete, job_id)
 
     async def job_counts(self) -> dict[tuple[str, str], int]:
         """How many jobs are in each (state, lane), for metrics."""
