@@ -4,7 +4,8 @@ metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
@@ -96,20 +97,36 @@ def starred_in(
         return [(to_record(row, images), index) for row, index in session.exec(query).all()]
 
 
-def children_in(
-    db: Database, channel_ids: Iterable[int], parent_ids: Iterable[str]
-) -> dict[str, list[str]]:
-    """The jobs the gallery shows that were made from each of ``parent_ids``, oldest first."""
-    query = (
-        select(JobRow.parent_id, JobRow.id)
-        .where(*_shown_in(channel_ids), col(JobRow.parent_id).in_(list(parent_ids)))
-        .order_by(col(JobRow.seq))
-    )
-    children: dict[str, list[str]] = {}
+@dataclass(frozen=True)
+class Lineage:
+    """Where a job the gallery shows comes from and what was made from it, as far as the
+    gallery shows them (a hidden or foreign parent or child is left out)."""
+
+    parent: str | None
+    children: tuple[tuple[str, str], ...]
+    """(job id, action) of each child, oldest first."""
+
+
+def lineage_in(
+    db: Database, channel_ids: Iterable[int], parents: Mapping[str, str | None]
+) -> dict[str, Lineage]:
+    """The lineage of each job id of ``parents`` (job id -> its parent's id)."""
+    shown = _shown_in(channel_ids)
+    asked = [parent for parent in parents.values() if parent is not None]
+    children: dict[str, list[tuple[str, str]]] = {}
     with db.read() as session:
-        for parent_id, job_id in session.exec(query).all():
-            children.setdefault(str(parent_id), []).append(job_id)
-    return children
+        found = session.exec(
+            select(JobRow.parent_id, JobRow.id, JobRow.action)
+            .where(*shown, col(JobRow.parent_id).in_(list(parents)))
+            .order_by(col(JobRow.seq))
+        ).all()
+        for parent_id, job_id, action in found:
+            children.setdefault(str(parent_id), []).append((job_id, action))
+        visible = set(session.exec(select(JobRow.id).where(*shown, col(JobRow.id).in_(asked))))
+    return {
+        job_id: Lineage(parent if parent in visible else None, tuple(children.get(job_id, ())))
+        for job_id, parent in parents.items()
+    }
 
 
 def counts(db: Database) -> dict[tuple[str, str], int]:

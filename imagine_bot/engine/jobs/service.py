@@ -296,13 +296,12 @@ class JobService:
             limit,
         )
 
-    async def children(
-        self, channel_ids: Iterable[int], parent_ids: Iterable[str]
-    ) -> dict[str, list[str]]:
-        """The gallery's jobs made from each of ``parent_ids`` (its lineage links)."""
-        return await self._db(
-            listings.children_in, self.database, list(channel_ids), list(parent_ids)
-        )
+    async def lineage(
+        self, channel_ids: Iterable[int], jobs: Iterable[JobRecord]
+    ) -> dict[str, listings.Lineage]:
+        """Each job's parent and children as far as the gallery of ``channel_ids`` shows them."""
+        parents = {job.id: job.parent_id for job in jobs}
+        return await self._db(listings.lineage_in, self.database, list(channel_ids), parents)
 
     async def toggle_star(self, user_id: int, job_id: str, index: int) -> bool:
         """Star (or unstar) a job's grid (``index`` 0) or image; whether it is starred now."""
