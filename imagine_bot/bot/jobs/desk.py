@@ -22,6 +22,7 @@ from imagine_bot.bot.jobs.content import channel_policy, content_note, spoilered
 from imagine_bot.bot.jobs.delivery import stored_upload
 from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.preferences import preference_flags
+from imagine_bot.engine.jobs.profiles import STRONG_SIGNAL, WEAK_SIGNAL
 from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
 from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
 
@@ -156,6 +157,14 @@ class JobDesk:
             parent.spec, action, index, source_image(parent, index), prompt=prompt, macros=macros
         )
         await self.start(interaction, specs, parent=Parent(parent.id, action, index))
+        if index:  # an action on one image (not Reroll of the grid) is a mild preference
+            await self.learn(interaction.user.id, parent, index, WEAK_SIGNAL)
+
+    async def learn(self, user_id: int, job: JobRecord, index: int, weight: float) -> None:
+        """The member chose image ``index`` of ``job`` (0: its whole grid): their default
+        profile (``--p``) moves toward it."""
+        shas = job.image_shas if index == 0 else job.image_shas[index - 1 : index]
+        await self._app.service.profiles.learn(user_id, shas, weight / max(len(shas), 1))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -198,6 +207,7 @@ class JobDesk:
                 preferences=[channel_default, *preference_flags(preferences, self._app.settings)],
                 macros=await service.macros(user_id),
                 images=attachments,
+                profiles=await service.profiles.references(user_id),
             )
         )
 
@@ -207,6 +217,7 @@ class JobDesk:
         if not 1 <= index <= len(parent.image_paths):
             await self._tell(interaction, "That image does not exist.")
             return
+        await self.learn(interaction.user.id, parent, index, STRONG_SIGNAL)
         stem = f"{parent.id}_{index}"
         limit = interaction.filesize_limit
         upload = await asyncio.to_thread(stored_upload, parent.image_paths[index - 1], stem, limit)

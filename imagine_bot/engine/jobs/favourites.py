@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-
 from imagine_bot.engine.jobs.rows import job_or_fail
 from imagine_bot.engine.jobs.storage.database import Database
 from imagine_bot.engine.jobs.storage.tables import FavouriteRow
@@ -30,16 +28,6 @@ class Favourites:
                 )
             )
             return True
-
-    def starred_by(self, user_id: int) -> list[tuple[str, int]]:
-        """The member's stars (job id, image index), most recent first."""
-        query = (
-            select(FavouriteRow.job_id, FavouriteRow.image_index)
-            .where(col(FavouriteRow.user_id) == user_id)
-            .order_by(col(FavouriteRow.created_at).desc())
-        )
-        with self.db.read() as session:
-            return [(job_id, index) for job_id, index in session.exec(query).all()]
 
     def delete(self, job_id: str) -> None:
         """The owner deleted the job's message: the job stays (ledger, lineage), hidden."""

@@ -31,6 +31,7 @@ from imagine_bot.engine.jobs.favourites import Favourites
 from imagine_bot.engine.jobs.hub import DatabaseThreads, JobEvents, Listener
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
+from imagine_bot.engine.jobs.profiles import ProfileBook
 from imagine_bot.engine.jobs.queue_state import store_pause, stored_pause
 from imagine_bot.engine.jobs.records import (
     RETRY_LIMIT,
@@ -87,10 +88,11 @@ class JobService:
         self.store = JobStore(settings, self.database, images, clock)
         self.members = Members(self.database, clock)
         self.favourites = Favourites(self.database, clock)
+        self._database_threads = DatabaseThreads()
+        self.profiles = ProfileBook(self.database, self._database_threads.run, clock)
         self.scheduler = FairScheduler(settings.queue.max_running_per_user)
         self._owns_workers = not isinstance(workers, WorkerPool)
         self.workers = workers if isinstance(workers, WorkerPool) else RunnerPool(workers)
-        self._database_threads = DatabaseThreads()
         self._db = self._database_threads.run
         self._events = JobEvents()
         self._order = asyncio.Lock()

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 async def setup(bot: ImagineBot) -> None:
-    keepers = Keepers(bot.app)
+    keepers = Keepers(bot.app, bot.desk)
     # Anyone who sees a message may star it for themselves; only the owner deletes it.
     bot.desk.on_press(STAR, keepers.star, anyone=True)
     bot.desk.on_press(DELETE, keepers.delete)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from imagine_bot.bot.jobs.desk import JobDesk
+from imagine_bot.engine.jobs.profiles import STRONG_SIGNAL
 from imagine_bot.engine.jobs.records import JobRecord
 
 if TYPE_CHECKING:
@@ -15,11 +17,14 @@ if TYPE_CHECKING:
 
 
 class Keepers:
-    def __init__(self, app: ImagineApp) -> None:
+    def __init__(self, app: ImagineApp, desk: JobDesk) -> None:
         self._app = app
+        self._desk = desk
 
     async def star(self, interaction: discord.Interaction[Any], job: JobRecord, index: int) -> None:
         starred = await self._app.service.toggle_star(interaction.user.id, job.id, index)
+        if starred:
+            await self._desk.learn(interaction.user.id, job, index, STRONG_SIGNAL)
         what = f"Image #{index}" if index else "This grid"
         answer = (
             f"⭐ {what} is in your favourites (/gallery, My favourites)."

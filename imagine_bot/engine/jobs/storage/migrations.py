@@ -93,6 +93,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "jobs.texts: the prompts a /describe job wrote", _add_json_list("texts")),
     Migration(6, "favourites (stars) and jobs.deleted_at (Delete button)", _add_favourites),
+    Migration(
+        7, "profiles: --p styles made of images", _add_table(tables.ProfileRow.__tablename__)
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -152,7 +152,30 @@ class FavouriteRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class ProfileRow(SQLModel, table=True):
+    """A style made of images (``--p``): a member's (``owner_id``), or the server's shared one
+    (``owner_id`` 0, made by an admin). The name "" is a member's default, learned from what
+    they select."""
+
+    __tablename__ = "profiles"
+
+    owner_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(primary_key=True, max_length=32)
+    images: str = Field(default="[]", sa_type=Text)
+    """JSON list of [sha256, weight]: the images in the image store and their weights."""
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 TABLES = [
     SQLModel.metadata.tables[str(model.__tablename__)]
-    for model in (UserRow, MacroRow, JobRow, ImageRow, LedgerRow, QueueStateRow, FavouriteRow)
+    for model in (
+        UserRow,
+        MacroRow,
+        JobRow,
+        ImageRow,
+        LedgerRow,
+        QueueStateRow,
+        FavouriteRow,
+        ProfileRow,
+    )
 ]

@@ -33,8 +33,9 @@ async def grid_and_image(world: World) -> tuple[discord.Message, discord.Message
     return grid, bot_messages(world)[-1]
 
 
-async def stars(app: ImagineApp, user_id: int) -> list[tuple[str, int]]:
-    return app.service.favourites.starred_by(user_id)
+async def stars(world: World, app: ImagineApp, user_id: int) -> list[tuple[str, int]]:
+    starred = await app.service.starred_images([world.channel.id], user_id, 0, 10)
+    return [(job.id, index) for job, index in starred]
 
 
 async def test_a_star_toggles_privately_for_anyone_and_survives_a_restart(
@@ -49,15 +50,15 @@ async def test_a_star_toggles_privately_for_anyone_and_survives_a_restart(
     (answer,) = starred.followups
     assert answer.ephemeral and "This grid is in your favourites" in answer.content
     await world.alice.click(image, custom_id=one_id(image, STAR))
-    assert await stars(app, world.bob.id) == [(job_id, 0)]
-    assert await stars(app, world.alice.id) == [(job_id, 2)]
+    assert await stars(world, app, world.bob.id) == [(job_id, 0)]
+    assert await stars(world, app, world.alice.id) == [(job_id, 2)]
 
     await world.env.restart_bot(ImagineBot(app))
     unstarred = await world.bob.click(grid, custom_id=one_id(grid, STAR))
     (answer,) = unstarred.followups
     assert answer.ephemeral and "no longer in your favourites" in answer.content
-    assert await stars(app, world.bob.id) == []
-    assert await stars(app, world.alice.id) == [(job_id, 2)]
+    assert await stars(world, app, world.bob.id) == []
+    assert await stars(world, app, world.alice.id) == [(job_id, 2)]
 
 
 async def test_rerun_under_a_grid_and_under_an_image_is_the_prompt_with_new_seeds(
