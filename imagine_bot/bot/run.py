@@ -55,8 +55,10 @@ async def run_bot(settings: Settings) -> None:
             await log_in(bot, token)
             # From here on: before it, a failed start is the one line of its UserError.
             configure_logging(settings.logging)
-            for finding in check_sources(settings):
-                # Found now rather than by the first member who picks that model or LoRA.
+            # Found now rather than by the first member who picks that model or LoRA (Ray
+            # workers read paths on their own nodes: `imagine-bot check` there).
+            local = settings.workers.backend == "local"
+            for finding in check_sources(settings) if local else []:
                 (log.error if finding.broken else log.info)("%s", finding)
             app.start_workers()
             await serve(bot, app)

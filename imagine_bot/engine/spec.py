@@ -390,6 +390,8 @@ class GenerationResult:
         """More PNG text chunks, the same for every image (the typed prompt, the spec)."""
         self.warnings: list[str] = []
         """What the user should know about how it was made (e.g. an upscaler fallback)."""
+        self.notes: dict[str, str] = {}
+        """How the engine ran it beyond the spec (the step cache), for the parameters text."""
         self.flagged: list[int] = []
         """The images (1-based, grid order) the safety classifier flagged."""
         self.texts = list(texts)

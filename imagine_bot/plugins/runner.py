@@ -124,6 +124,7 @@ class JobRunner:
     ) -> GenerationResult:
         result = GenerationResult(spec, images)
         result.warnings.extend(control.warnings)
+        result.notes.update(control.notes)
         self.manager.hook.imagine_postprocess(result=result, models=self.models)
         return result
 

@@ -6,7 +6,8 @@ and previews as they happen, then each job's PNG-encoded images. Cancel is a sec
 the same (threaded) actor, which sets the job's control there; the bot sends it when it sees
 the next step. When an actor dies mid-job its jobs come back as ``WorkerLost`` (the dispatcher
 re-queues them), Ray restarts the actor (``max_restarts``) and the pool takes it back once it
-answers again. Ray itself is imported only when the pool starts.
+answers again. A lost cluster (the head restarted, every actor with it) is joined again with
+back-off and new actors; queued jobs wait meanwhile. Ray is imported only when the pool starts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import Work, WorkerLost, WorkOutput, encode, place_inputs
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 8  # reconnects back off from ``reconnect_every`` to 8 times it
+PROBE_SECONDS = 30.0  # for a running actor to answer "ready?" (a threaded call, even mid-job)
 
 Job = tuple[str, Any, dict[str, bytes], int]
 """What travels to the actor per job: (job id, spec, input images by sha256, preview_every)."""
@@ -141,6 +145,7 @@ class RayWorkerPool:
         self._running: dict[str, str] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.connected = False  # joined, actors started (``/healthz`` says so when not)
 
     @property
     def capacity(self) -> int:
@@ -156,6 +161,9 @@ class RayWorkerPool:
 
     def health(self) -> list[WorkerHealth]:
         default = self.settings.default_model
+        if not self.connected:
+            cluster = f"on the Ray cluster {self.workers.address} (unreachable; reconnecting)"
+            return [WorkerHealth(cluster, False, default, False)]
         with self._lock:
             return [WorkerHealth(s.name, s.alive, default, s.loaded) for s in self._slots]
 
@@ -203,21 +211,39 @@ class RayWorkerPool:
             ray.init(address=self.workers.address, logging_level=logging.WARNING)
 
     def _bring_up(self) -> None:
+        """Join, start the actors and watch the cluster; join again whenever it is lost."""
+        delay = self.workers.reconnect_every
         while not self._closed.is_set():
             try:
                 self._connect()
-                break
+                self._start_actors()
+                self.connected = True
             except Exception as exc:
-                log.warning(
-                    "the Ray cluster at %s is unreachable (%s); retrying in %.0f s, and jobs "
-                    "wait in the queue meanwhile",
-                    self.workers.address,
-                    exc,
-                    self.workers.reconnect_every,
-                )
-                self._closed.wait(self.workers.reconnect_every)
-        if self._closed.is_set():
-            return
+                log.warning("the Ray cluster at %s is unreachable (%r); retrying in %.0f s, "
+                            "jobs wait in the queue", self.workers.address, exc, delay)  # fmt: skip
+                self._closed.wait(delay)
+                delay = min(delay * 2, self.workers.reconnect_every * MAX_BACKOFF)
+                continue
+            delay = self.workers.reconnect_every
+            self._watch_cluster()
+
+    def _watch_cluster(self) -> None:
+        """Until close, or until no running actor answers (the head restarted; starting ones
+        are not asked): then forget the actors and the session, so the next join starts afresh."""
+        import ray
+
+        while not self._closed.wait(self.workers.reconnect_every):
+            with self._lock:
+                running = [slot for slot in self._slots if slot.alive]
+            if running and not any(_answers(slot.actor) for slot in running):
+                log.warning("lost the Ray cluster at %s: no worker answers", self.workers.address)
+                self.connected = False
+                with self._lock:
+                    self._slots = []
+                ray.shutdown()
+                return
+
+    def _start_actors(self) -> None:
         count = self._count()
         if not count:
             log.error(
@@ -251,8 +277,7 @@ class RayWorkerPool:
         if self.workers.count:
             return self.workers.count
         gpus = float(ray.cluster_resources().get("GPU", 0))  # type: ignore[no-untyped-call]
-        per = self.workers.gpus_per_worker
-        return int(gpus // per) if per else 0
+        return int(gpus // self.workers.gpus_per_worker) if self.workers.gpus_per_worker else 0
 
     def _watch_return(self, slot: _Slot, *, restarted: bool) -> None:
         """Take ``slot`` into service once its actor answers (after it starts or restarts)."""
@@ -343,6 +368,18 @@ class RayWorkerPool:
                 output.set_exception(outcome)
             else:
                 output.set_result(outcome)
+
+
+def _answers(actor: Any) -> bool:
+    import ray
+
+    try:
+        ray.get(actor.ready.remote(), timeout=PROBE_SECONDS)
+    except ray.exceptions.ActorUnavailableError:
+        pass  # Ray is restarting it: the cluster is there
+    except Exception:
+        return False
+    return True
 
 
 def _remote_class() -> Any:

@@ -63,7 +63,8 @@ def test_environment_overrides_win_and_parse_as_toml(tmp_path: Path) -> None:
         ),
         (
             'default_model = "nope"\n',
-            "imagine.toml: default_model: 'nope' is not a [models.*] preset (tiny, tiny-flux",
+            "imagine.toml: default_model: 'nope' is not a [models.*] preset (tiny, tiny-flux, "
+            "tiny-flux-draft, tiny-flux2, tiny-qwen-image, tiny-sd3, tiny-zimage)",
         ),
         ("[models.tiny]\ndraft_model = 'x'\n", "imagine.toml: models.tiny.draft_model: 'x' is not"),
         (

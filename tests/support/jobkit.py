@@ -133,6 +133,8 @@ class FakeRunner:
     def __init__(self, gpu_seconds: float = 1.5) -> None:
         self.gpu_seconds = gpu_seconds
         self.fail: dict[str, Exception] = {}
+        self.previews: set[str] = set()
+        """Prompts whose every step comes with a preview."""
         self.started: list[str] = []
         self._open = threading.Event()
         self._open.set()
@@ -156,7 +158,10 @@ class FakeRunner:
     def _generate(self, spec: GenerationSpec, control: JobControl) -> GenerationResult:
         self.started.append(spec.prompt)
         for step in range(1, spec.steps + 1):
-            control.report(step, spec.steps)
+            if spec.prompt in self.previews:
+                control.preview(step, spec.steps, Image.new("RGB", (8, 8)))
+            else:
+                control.report(step, spec.steps)
             while not self._open.wait(0.01):
                 if control.cancelled:
                     break

@@ -1,6 +1,8 @@
 """What a result's PNGs say about how they were made: A1111's ``parameters`` text (which
 A1111, sd-parsers and sd-prompt-reader read), the prompt as typed and the spec as JSON."""
 
+from collections.abc import Mapping
+
 from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.images.store import PROMPT_KEY, SPEC_KEY
 from imagine_bot.engine.spec import GenerationResult, GenerationSpec
@@ -21,7 +23,9 @@ SAMPLER_NAMES: dict[SchedulerName, str] = {
 @hookimpl(trylast=True)
 def imagine_postprocess(result: GenerationResult) -> None:
     if not result.parameters:
-        result.parameters = [parameters_text(result.spec, seed) for seed in result.spec.seeds]
+        result.parameters = [
+            parameters_text(result.spec, seed, result.notes) for seed in result.spec.seeds
+        ]
     if not result.png_text:
         result.png_text = {
             PROMPT_KEY: result.spec.typed_prompt,
@@ -29,11 +33,11 @@ def imagine_postprocess(result: GenerationResult) -> None:
         }
 
 
-def parameters_text(spec: GenerationSpec, seed: int) -> str:
+def parameters_text(spec: GenerationSpec, seed: int, notes: Mapping[str, str] | None = None) -> str:
     """A1111's ``parameters`` text: prompt, negative prompt line, then ``Key: value`` pairs.
 
     ``Steps`` are those that ran: an image-to-image pass runs its ``Denoising strength``'s
-    share of the preset's steps."""
+    share of the preset's steps. ``notes`` add how the engine ran it (``Step cache``)."""
     settings: dict[str, object] = {
         "Steps": spec.steps_run,
         "Sampler": SAMPLER_NAMES[spec.scheduler],
@@ -44,6 +48,7 @@ def parameters_text(spec: GenerationSpec, seed: int) -> str:
     }
     if spec.source is not None and spec.strength is not None:
         settings["Denoising strength"] = spec.strength
+    settings.update(notes or {})
     lines = [spec.prompt]
     if spec.negative_prompt:
         lines.append(f"Negative prompt: {spec.negative_prompt}")

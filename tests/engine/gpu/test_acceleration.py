@@ -11,7 +11,7 @@ import torch
 from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
 
 from imagine_bot.config import Settings, SettingsError, load_settings
-from imagine_bot.config.settings import EngineSettings
+from imagine_bot.config.engine import EngineSettings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.gpu.acceleration import (
     DeviceTraits,

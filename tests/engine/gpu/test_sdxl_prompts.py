@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from imagine_bot.engine.gpu.conditioning import text_conditioning
+from imagine_bot.engine.gpu.families import FAMILIES
 from imagine_bot.engine.gpu.prompt_encoding import encode_sdxl
 from imagine_bot.engine.spec import GenerationSpec, PromptPart
 from tests.support.tiny_sdxl import FIRST_WIDTH, SECOND_WIDTH, build_tiny_sdxl
@@ -66,7 +67,9 @@ def test_a_long_prompt_is_kept_and_the_job_runs(sdxl: Any) -> None:
     long = " ".join(["a lighthouse on a cliff at dusk"] * 7)
     tokens = len(sdxl.tokenizer(long).input_ids) - 2  # without the start and end tokens
     assert tokens > 2 * 75
-    text = text_conditioning(sdxl, spec(long, negative_prompt="fog", chaos=0.5), print)
+    text = text_conditioning(
+        sdxl, FAMILIES["sdxl"], spec(long, negative_prompt="fog", chaos=0.5), print
+    )
     prompt_embeds = text.inputs["prompt_embeds"]
     assert prompt_embeds.shape == (
         2,

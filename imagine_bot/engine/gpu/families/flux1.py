@@ -9,7 +9,7 @@ from diffusers import (
     FluxPipeline,
 )
 
-from imagine_bot.engine.gpu.families.family import Family, LatentFormat
+from imagine_bot.engine.gpu.families.family import Family, LatentFormat, StepCacheDefaults
 
 PREVIEW = LatentFormat(
     "flux1",
@@ -54,4 +54,5 @@ FAMILY = Family(
     default_steps=28,
     default_guidance=3.5,
     tiny_source="builtin:tiny-flux",
+    step_cache=StepCacheDefaults(),
 )

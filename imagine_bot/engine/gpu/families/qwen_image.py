@@ -10,7 +10,7 @@ from diffusers import (
     QwenImagePipeline,
 )
 
-from imagine_bot.engine.gpu.families.family import Family
+from imagine_bot.engine.gpu.families.family import Family, StepCacheDefaults
 
 FAMILY = Family(
     name="qwen_image",
@@ -29,4 +29,5 @@ FAMILY = Family(
     default_steps=50,
     default_guidance=4.0,
     tiny_source="builtin:tiny-qwen-image",
+    step_cache=StepCacheDefaults(),
 )

@@ -6,7 +6,7 @@ from diffusers import (
     StableDiffusion3Pipeline,
 )
 
-from imagine_bot.engine.gpu.families.family import Family, LatentFormat
+from imagine_bot.engine.gpu.families.family import Family, LatentFormat, StepCacheDefaults
 
 PREVIEW = LatentFormat(
     "sd3",
@@ -46,4 +46,5 @@ FAMILY = Family(
     default_steps=28,
     default_guidance=4.5,
     tiny_source="builtin:tiny-sd3",
+    step_cache=StepCacheDefaults(),
 )

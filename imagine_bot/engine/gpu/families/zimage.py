@@ -6,7 +6,7 @@ from dataclasses import replace
 from diffusers import ZImageImg2ImgPipeline, ZImageInpaintPipeline, ZImagePipeline
 
 from imagine_bot.engine.gpu.families import flux1
-from imagine_bot.engine.gpu.families.family import Family
+from imagine_bot.engine.gpu.families.family import Family, StepCacheDefaults
 
 FAMILY = Family(
     name="zimage",
@@ -23,4 +23,7 @@ FAMILY = Family(
     default_steps=28,
     default_guidance=4.0,
     tiny_source="builtin:tiny-zimage",
+    # diffusers' First-Block Cache cannot read Z-Image's blocks; TaylorSeer predicts the
+    # final layer instead.
+    step_cache=StepCacheDefaults(cache="taylorseer", first_block=False),
 )
