@@ -133,6 +133,8 @@ def _profile_images(draft: DraftSpec) -> list[ReferenceImage]:
     if not draft.has_flag("p"):
         return []
     value = draft.flag("p")
+    if draft.action is not None:
+        return []  # a button's job: the parent's profile images came with its references
     name = " ".join(value) if isinstance(value, tuple) else ""
     images = draft.profiles.get(name)
     if images:

@@ -118,3 +118,14 @@ async def test_without_an_adapter_p_is_accepted_with_a_warning(settings: Setting
     (warning,) = spec.warnings
     assert "no image-prompt adapter (models.tiny.ip_adapter" in warning
     assert "so --p had no effect" in warning
+
+
+async def test_a_buttons_job_keeps_the_parents_profile_without_naming_it_again(
+    settings: Settings,
+) -> None:
+    store = ImageStore(settings.paths.store)
+    fetcher = NoNetwork(settings.fetch, store)
+    planner = JobPlanner(settings, build_plugin_manager(settings), fetcher=fetcher)
+    parent = await plan_one(planner, "a fox --p warm", profiles={"warm": board(store, RED, BLUE)})
+    (child,) = await planner.derive(parent, "reroll", 0, None)
+    assert child.flags == parent.flags and child.references == parent.references
