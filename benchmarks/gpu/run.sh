@@ -10,7 +10,8 @@
 # (compact and x2plus, upscale.py); batching 1 vs 4 jobs and two workers on one GPU vs one
 # (workers.py); FLUX.1 [dev]- and Z-Image-shaped transformers at their real sizes, diffusers
 # vs ours, + regional compile, + step cache, + fp8 (gpu_transformers.py, whose rows stop at
-# its --budget). Each item has its own time limit, so one slow item cannot eat the others'.
+# its --budget); HD (--hd, Rerun as HD) vs a plain grid on the tiny model (postedit.py
+# --hd-only). Each item has its own time limit, so one slow item cannot eat the others'.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD

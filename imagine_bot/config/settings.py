@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
 from imagine_bot.config.engine import EngineSettings
+from imagine_bot.config.fix import FixSettings
 from imagine_bot.config.logs import LogSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.names import PRESET_NAME
@@ -17,6 +18,7 @@ from imagine_bot.config.provenance import ProvenanceSettings
 from imagine_bot.config.quota import QuotaSettings
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.section import InvalidReference, Section
+from imagine_bot.config.structure import StructureSettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
 
@@ -62,6 +64,10 @@ class IPAdapterSettings(Section):
     """The blocks that carry the subject; unset or ``{}``: no ``--cref``/``--oref``."""
 
 
+EDIT_FAMILIES = ("flux1", "flux2", "qwen_image")
+"""The families with an edit pipeline (``engine/gpu/families``: Kontext, FLUX.2, Qwen-Edit)."""
+
+
 class ModelPreset(Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
@@ -87,8 +93,12 @@ class ModelPreset(Section):
     draft_model: str | None = None
     draft_steps: int | None = Field(None, ge=1, le=200)
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
+    edit_model: str | None = None
+    """The preset Edit and /edit run (FLUX.1 Kontext, FLUX.2, Qwen-Image-Edit); unset: no Edit."""
     ip_adapter: IPAdapterSettings | None = None
     """Unset: image prompts and references are accepted with a warning and have no effect."""
+    structure: StructureSettings | None = None
+    """The ControlNet of Retexture and ``--structure``; unset: neither is offered."""
 
     @model_validator(mode="after")
     def _quantized_needs_a_family(self) -> ModelPreset:
@@ -208,6 +218,7 @@ class ActionSettings(Section):
     upscale_factor: Literal[2, 4] = 2
     creative_strength: float = Field(0.3, gt=0.0, le=1.0)
     enhance_strength: float = Field(0.55, gt=0.0, le=1.0)
+    hd_strength: float = Field(0.35, gt=0.0, le=1.0)
     pan_fraction: float = Field(0.5, gt=0.0, le=1.0)
     pixel_budget: float = Field(1.5, ge=0.25, le=4.0)
     feather: float = Field(0.03, ge=0.0, le=0.25)
@@ -272,6 +283,7 @@ class Settings(Section):
     logging: LogSettings = LogSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+    fix: FixSettings = FixSettings()
     provenance: ProvenanceSettings = ProvenanceSettings()
 
     @field_validator("models")
@@ -290,9 +302,17 @@ class Settings(Section):
                 "default_model", f"{self.default_model!r} is not a [models.*] preset ({known})"
             )
         for name, preset in self.models.items():
-            if preset.draft_model is not None and preset.draft_model not in self.models:
+            for field in ("draft_model", "edit_model"):
+                named = getattr(preset, field)
+                if named is not None and named not in self.models:
+                    raise InvalidReference(
+                        f"models.{name}.{field}", f"{named!r} is not a [models.*] preset ({known})"
+                    )
+            edit = self.models.get(preset.edit_model or "")
+            if edit is not None and edit.family not in (None, *EDIT_FAMILIES):
                 raise InvalidReference(
-                    f"models.{name}.draft_model",
-                    f"{preset.draft_model!r} is not a [models.*] preset ({known})",
+                    f"models.{name}.edit_model",
+                    f"{preset.edit_model!r} is a {edit.family} model; an edit model is FLUX.1 "
+                    "Kontext (flux1), FLUX.2 (flux2) or Qwen-Image-Edit (qwen_image)",
                 )
         return self

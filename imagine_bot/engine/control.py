@@ -80,6 +80,22 @@ class JobControl:
             self._previewed = True
             self._on_preview(done, total, image)
 
+    def stage(self, done_before: int, total: int) -> JobControl:
+        """The control of one pass of a job that runs several (HD, Fix Faces): its steps count
+        after the ``done_before`` steps of the passes before it, out of the job's ``total``.
+        It shares this control's cancellation and warnings."""
+        child = JobControl(
+            lambda done, _: self.report(done_before + done, total),
+            preview_every=self.preview_every,
+        )
+        if self._on_preview is not None:
+            child._on_preview = lambda done, _, image: self.preview(
+                done_before + done, total, image
+            )
+        child._cancelled = self._cancelled
+        child.warnings = self.warnings
+        return child
+
     def seconds_if_cancelled(self) -> float:
         """The GPU time a cancelled job is charged: none before its first preview (the member
         got nothing), else the time since it was handed to a worker (they keep the previews,

@@ -46,7 +46,7 @@ class JobPlanner:
         self.settings = settings
         self.manager = manager
         self.flags: FlagRegistry = collect_flags(manager)
-        self.actions: ActionRegistry = collect_actions(manager)
+        self.actions: ActionRegistry = collect_actions(manager, settings)
         self._ignored_warnings = {flag.name: flag.ignored_message() for flag in self.flags}
         self.fetcher = fetcher or ImageFetcher(settings.fetch, ImageStore(settings.paths.store))
 
@@ -128,18 +128,23 @@ class JobPlanner:
         return {**kept, **chosen}
 
     async def _fetch_references(self, drafts: list[DraftSpec]) -> None:
-        """Fetch every reference image not yet in the store, once per URL across all jobs."""
-        urls = [ref.source for draft in drafts for ref in draft.references if ref.sha256 is None]
+        """Fetch every reference (and structure) image not yet in the store, once per URL
+        across all jobs."""
+        images = [ref for draft in drafts for ref in (*draft.references, draft.structure) if ref]
+        urls = [ref.source for ref in images if ref.sha256 is None]
         if not urls:
             return
         stored = await self.fetcher.fetch_all(urls)
+
+        def resolved(ref: ReferenceImage) -> ReferenceImage:
+            if ref.sha256 is not None:
+                return ref
+            return ref.model_copy(update={"sha256": stored[ref.source].sha256})
+
         for draft in drafts:
-            draft.references = [
-                ref
-                if ref.sha256 is not None
-                else ref.model_copy(update={"sha256": stored[ref.source].sha256})
-                for ref in draft.references
-            ]
+            draft.references = [resolved(ref) for ref in draft.references]
+            if draft.structure is not None:
+                draft.structure = resolved(draft.structure)
 
     async def derive(
         self,
@@ -151,10 +156,12 @@ class JobPlanner:
         prompt: str | None = None,
         mask: SourceImage | None = None,
         macros: Mapping[str, str] | None = None,
+        references: Sequence[ReferenceImage] = (),
     ) -> list[GenerationSpec]:
         """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
-        the image store). ``mask`` is the region the member marked (Vary (Region)).
+        the image store). ``mask`` is the region the member marked (Vary (Region));
+        ``references`` further stored pictures given with it (/edit's attachments).
 
         Enters the flow at the transform stage (docs/design.md, step 6): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
@@ -178,6 +185,7 @@ class JobPlanner:
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
             mask=mask,
+            references=tuple(references),
         )
         edited = None if prompt is None else self._edited(prompt, macros or {})
         draft = derived_draft(chosen, request, self.flags.defaults(), edited)

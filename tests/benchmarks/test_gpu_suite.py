@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "benchmarks" / "gpu"
-ITEMS = ("gpu_grid", "upscale", "workers", "gpu_transformers")
+ITEMS = ("gpu_grid", "upscale", "postedit", "workers", "gpu_transformers")
 
 
 @pytest.mark.slow

@@ -121,6 +121,17 @@ def check_upscale(result: Result) -> None:
     assert rows["general_x4v3"]["vs compact"] == 1
 
 
+def check_postedit(result: Result) -> None:
+    rows = {row["job"]: row for row in result["rows"]}
+    assert rows["plain grid"]["images"] == "4x 64x64"
+    assert rows["--hd grid"]["images"] == "4x 128x128"
+    assert rows["Rerun as HD"]["images"] == "1x 128x128"
+    assert rows["Fix Faces"]["images"] == "1x 128x128"
+    assert rows["Vary (Region)"]["images"] == "4x 128x128"
+    assert all(row["GPU-s"] > 0 for row in rows.values())
+    assert result["summary"]["Fix Faces / Vary (Region)"] > 0
+
+
 def check_provenance(result: Result) -> None:
     jobs = [row["job"] for row in result["rows"]]
     assert jobs == ["imagine (created)", "vary_subtle (edited, with parent)"]
@@ -180,6 +191,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "defer_latency": check_defer_latency,
     "quota_throughput": check_quota_throughput,
     "upscale": check_upscale,
+    "postedit": check_postedit,
     "provenance": check_provenance,
 }
 

@@ -20,7 +20,8 @@ from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.jobs.scheduler import FairScheduler, QueueEntry
 from imagine_bot.engine.jobs.storage import Database, upgrade
 from imagine_bot.engine.jobs.store import JobStore
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, Lane, PromptPart
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec, Lane, PromptPart
 
 
 def make_spec(

@@ -219,23 +219,30 @@ def offload_for(pipeline: DiffusionPipeline, plan: Acceleration) -> Offload:
 
 
 def install_vae_policy(vae: Any, slice_above: int, tile_above: int) -> None:
-    """Decode large batches one image at a time and large images in tiles.
+    """Encode and decode large batches one image at a time and large images in tiles.
 
-    Both trade a little speed for a much lower memory peak, so they switch on per decode, from
+    Both trade a little speed for a much lower memory peak, so they switch on per call, from
     its size: slicing when the batch has more than ``slice_above`` pixels, tiling when one
     image has more than ``tile_above`` (0 turns either off). Tiles are the VAE's native size.
+    Encoding matters for image-to-image at large sizes (HD, Upscale (Creative)).
     """
-    decode = vae.decode
+    decode, encode = vae.decode, vae.encode
     scale = 2 ** (len(getattr(vae.config, "block_out_channels", (0,) * 4)) - 1)
 
-    def decode_with_policy(latents: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-        image_pixels = latents.shape[-1] * latents.shape[-2] * scale * scale
-        batch = latents.shape[0]
+    def choose(batch: int, image_pixels: int) -> None:
         vae.use_slicing = batch > 1 and 0 < slice_above < image_pixels * batch
         vae.use_tiling = 0 < tile_above < image_pixels
+
+    def decode_with_policy(latents: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        choose(latents.shape[0], latents.shape[-1] * latents.shape[-2] * scale * scale)
         return decode(latents, *args, **kwargs)
 
+    def encode_with_policy(images: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        choose(images.shape[0], images.shape[-1] * images.shape[-2])
+        return encode(images, *args, **kwargs)
+
     vae.decode = decode_with_policy
+    vae.encode = encode_with_policy
 
 
 def warm_up(pipeline: DiffusionPipeline, width: int, height: int, **inputs: Any) -> None:

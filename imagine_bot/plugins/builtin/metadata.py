@@ -5,7 +5,8 @@ from collections.abc import Mapping
 
 from imagine_bot.config.settings import SchedulerName
 from imagine_bot.engine.images.store import PROMPT_KEY, SPEC_KEY
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import HD_FACTOR, GenerationSpec
 from imagine_bot.plugins import hookimpl
 
 SAMPLER_NAMES: dict[SchedulerName, str] = {
@@ -46,8 +47,19 @@ def parameters_text(spec: GenerationSpec, seed: int, notes: Mapping[str, str] | 
         "Size": f"{spec.width}x{spec.height}",
         "Model": spec.model,
     }
-    if spec.source is not None and spec.strength is not None:
+    if spec.hd is not None:
+        # A1111's hires fix: its strength is the "Denoising strength" of the second pass.
+        settings |= {"Denoising strength": spec.hd, "Hires upscale": HD_FACTOR}
+        settings["Hires upscaler"] = "Lanczos"
+    elif spec.source is not None and spec.strength is not None and spec.fix is None:
         settings["Denoising strength"] = spec.strength
+    if spec.kind == "edit":
+        # The prompt line is the instruction; these are the pictures it was given.
+        settings["Edit images"] = 1 + len(spec.references)
+    if spec.fix is not None:
+        # ADetailer's keys, as its users' tools read them.
+        settings["ADetailer model"] = spec.fix
+        settings["ADetailer denoising strength"] = spec.strength
     settings.update(notes or {})
     lines = [spec.prompt]
     if spec.negative_prompt:

@@ -11,7 +11,8 @@ from PIL import Image
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, SourceImage
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.builtin.actions import diffusion_size
 from imagine_bot.plugins.builtin.aspect import size_for_ratio
 from imagine_bot.plugins.manager import build_plugin_manager

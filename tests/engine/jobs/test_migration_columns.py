@@ -1,5 +1,5 @@
 """Schema versions 3, 5 and 6 add jobs.flagged, jobs.texts and jobs.deleted_at (6 also the
-favourites table): an older database keeps its jobs and gains them."""
+favourites table, 7 the profiles table): an older database keeps its jobs and gains them."""
 
 from __future__ import annotations
 
@@ -29,14 +29,16 @@ def test_an_older_database_gains_the_later_columns(
         for column in missing:
             session.connection().execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
         session.connection().execute(text("DROP TABLE favourites"))
+        session.connection().execute(text("DROP TABLE profiles"))
         session.connection().execute(schema_version.update().values(version=version))
     columns = {c["name"] for c in inspect(store.db.engine).get_columns("jobs")}
     assert columns.isdisjoint(missing)
 
-    assert upgrade(store.db) == (version, LATEST_VERSION) and LATEST_VERSION == 7
+    assert upgrade(store.db) == (version, LATEST_VERSION)
     columns = {c["name"] for c in inspect(store.db.engine).get_columns("jobs")}
     assert set(missing) <= columns
     assert inspect(store.db.engine).has_table("favourites")
+    assert inspect(store.db.engine).has_table("profiles")
     stored = store.job(job.id)
     assert stored is not None and stored.flagged == () and stored.texts == ()
     assert not stored.deleted

@@ -2,6 +2,7 @@
 over packed 16-channel latents, CLIP (pooled) and T5, guidance distilled into the model."""
 
 from diffusers import (
+    FluxControlNetPipeline,
     FluxFillPipeline,
     FluxImg2ImgPipeline,
     FluxInpaintPipeline,
@@ -39,6 +40,7 @@ FAMILY = Family(
     name="flux1",
     title="FLUX.1",
     text_to_image=FluxPipeline,
+    controlnets=(("FluxControlNetModel", FluxControlNetPipeline),),
     image_to_image=FluxImg2ImgPipeline,
     inpaint=FluxInpaintPipeline,
     edit=FluxKontextPipeline,

@@ -3,6 +3,7 @@ a Qwen2.5-VL text encoder; real CFG under the name ``true_cfg_scale``, which dif
 when a negative prompt is given."""
 
 from diffusers import (
+    QwenImageControlNetPipeline,
     QwenImageEditPipeline,
     QwenImageEditPlusPipeline,
     QwenImageImg2ImgPipeline,
@@ -16,10 +17,11 @@ FAMILY = Family(
     name="qwen_image",
     title="Qwen-Image",
     text_to_image=QwenImagePipeline,
+    controlnets=(("QwenImageControlNetModel", QwenImageControlNetPipeline),),
     image_to_image=QwenImageImg2ImgPipeline,
     inpaint=QwenImageInpaintPipeline,
     edit=QwenImageEditPipeline,
-    other_pipelines=(QwenImageEditPlusPipeline,),
+    edit_lists=(QwenImageEditPlusPipeline,),
     blank_negative=" ",
     guidance="true_cfg",
     token_limit=1024,

@@ -3,7 +3,12 @@
 
 from dataclasses import replace
 
-from diffusers import ZImageImg2ImgPipeline, ZImageInpaintPipeline, ZImagePipeline
+from diffusers import (
+    ZImageControlNetPipeline,
+    ZImageImg2ImgPipeline,
+    ZImageInpaintPipeline,
+    ZImagePipeline,
+)
 
 from imagine_bot.engine.gpu.families import flux1
 from imagine_bot.engine.gpu.families.family import Family, StepCacheDefaults
@@ -12,6 +17,7 @@ FAMILY = Family(
     name="zimage",
     title="Z-Image",
     text_to_image=ZImagePipeline,
+    controlnets=(("ZImageControlNetModel", ZImageControlNetPipeline),),
     image_to_image=ZImageImg2ImgPipeline,
     inpaint=ZImageInpaintPipeline,
     token_limit=512,
