@@ -37,6 +37,8 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.blend",
     "imagine_bot.bot.exts.edit",
     "imagine_bot.bot.exts.gallery",
+    "imagine_bot.bot.exts.keepers",
+    "imagine_bot.bot.exts.profiles",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"
 

@@ -165,6 +165,7 @@ class DraftSpec(BaseModel):
     lane: Lane | None = None
     attachments: tuple[ReferenceImage, ...] = ()
     """Images given with the command rather than in its text (an attachment, ``--image``)."""
+    profiles: dict[str, tuple[ReferenceImage, ...]] = Field(default_factory=dict)  # for --p
     references: list[ReferenceImage] = Field(default_factory=list)
     """The images the job will use; the planner fetches those without a sha256 before
     freezing. Built-in: ``image_refs``, from the image prompts, the flags and the attachments."""

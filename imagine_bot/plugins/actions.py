@@ -26,8 +26,9 @@ from imagine_bot.engine.spec import (
 
 INSTRUCTION_LIMIT = 500
 """The most characters of an instruction form's text (Edit's "what to change")."""
-ActionScope = Literal["grid", "image"]
-"""Where an action's button is shown: under a grid of images, or under one image."""
+ActionScope = Literal["grid", "image", "any"]
+"""Where an action's button is shown: under a grid of images, under one image, or both."""
+MessageKind = Literal["grid", "image"]
 
 PromptEditing = Literal["never", "remix", "always"]
 """When pressing the button first opens the prompt for editing: never, in the member's Remix
@@ -150,9 +151,9 @@ class ActionRegistry:
             return ""
         return action.label if action.title is None else action.title
 
-    def for_message(self, spec: GenerationSpec, scope: ActionScope) -> list[Action]:
-        """The actions whose buttons go under a ``scope`` message of a job with ``spec``."""
-        return [a for a in self if a.scope == scope and a.applies_to(spec)]
+    def for_message(self, spec: GenerationSpec, kind: MessageKind) -> list[Action]:
+        """The actions whose buttons go under a ``kind`` message of a job with ``spec``."""
+        return [a for a in self if a.scope in (kind, "any") and a.applies_to(spec)]
 
 
 def parent_preset(settings: Settings, parent: GenerationSpec) -> ModelPreset:

@@ -58,6 +58,7 @@ class JobPlanner:
         preferences: Sequence[str] = (),
         macros: Mapping[str, str] | None = None,
         images: Sequence[ReferenceImage] = (),
+        profiles: Mapping[str, tuple[ReferenceImage, ...]] | None = None,
     ) -> list[GenerationSpec]:
         """Parse, transform, fetch the linked images, then validate ``text`` into one spec
         per job it expands to.
@@ -67,7 +68,8 @@ class JobPlanner:
         defaults, the user's settings and suffix, in rising priority) that apply wherever the
         prompt sets no flag of the same name or group. ``images`` are given with the command
         rather than in its text: a Discord attachment (by URL) or a file already in the image
-        store (by sha256); each says the role it plays.
+        store (by sha256); each says the role it plays. ``profiles`` are what ``--p NAME`` may
+        name for this member ("" their default), as stored style images.
         """
         check_text(text, "The prompt", MAX_PROMPT_LENGTH)
         expanded = expand_macros(text, macros or {})
@@ -89,6 +91,7 @@ class JobPlanner:
                 flag_defaults=defaults,
                 model=model,
                 attachments=tuple(images),
+                profiles=dict(profiles or {}),
             )
             for prompt in prompts
             for repeat in range(int(cast(float, prompt.flags.get("repeat", 1))))
@@ -177,7 +180,8 @@ class JobPlanner:
         request = ActionRequest(
             parent=parent,
             index=index,
-            source=source,
+            # Reroll pressed under one image still starts from the prompt, not that image.
+            source=source if chosen.needs_source else None,
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
             mask=mask,

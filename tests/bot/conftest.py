@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 import simcord
+from playwright.async_api import Browser, async_playwright
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
@@ -68,3 +70,26 @@ def button_ids(message: object) -> list[str]:
         for child in getattr(row, "children", [])
         if getattr(child, "custom_id", None)
     ]
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright (the region editor, the gallery)."""
+    # Fail, never skip: CI installs the package, and a missing browser must not pass quietly.
+    assert Path(CHROMIUM).exists(), "Install Debian's chromium: apt-get install -y chromium"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()

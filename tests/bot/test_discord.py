@@ -13,7 +13,7 @@ from tests.bot.conftest import SIMCORD, World, button_ids
 
 pytestmark = SIMCORD
 
-GRID_BUTTONS = ["U1", "U2", "U3", "U4", "Reroll", "V1", "V2", "V3", "V4"]
+GRID_BUTTONS = ["U1", "U2", "U3", "U4", "Reroll", "V1", "V2", "V3", "V4", "⭐", "🗑"]
 
 
 def labels(message: discord.Message) -> list[str]:

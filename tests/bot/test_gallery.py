@@ -72,7 +72,7 @@ async def test_the_gallery_lists_the_servers_delivered_jobs_to_a_valid_link(
         assert r.status == 200 and r.content_type == "image/jpeg"
         assert (await r.read()).startswith(JPEG_MAGIC)
 
-    status, mine = await get(f"{url}?mine=1")
+    status, mine = await get(f"{url}?show=mine")
     assert status == 200 and prompts_on(mine) == ["a red fox --ar 3:2 --seed 5"]
 
     # The bot's own server also answers /metrics: four /imagine answers, each timed.

@@ -27,7 +27,7 @@ class JobPresses(Protocol):
     ) -> bool: ...
 
     async def let_through(
-        self, interaction: discord.Interaction[Any], job_id: str
+        self, interaction: discord.Interaction[Any], job_id: str, action: str
     ) -> JobRecord | None: ...
 
     async def press(
@@ -45,6 +45,10 @@ class ButtonHost(Protocol):
 
 SELECT = "select"
 """U1-U4: post one image of a grid alone, with its own buttons. Runs no engine job."""
+STAR = "star"
+"""Star or unstar the grid (index 0) or the image for the member who pressed (anyone may)."""
+DELETE = "delete"
+"""The owner removes the bot's message; the job stays stored, hidden from the gallery."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +104,15 @@ class JobButton(
         return cls(match["action"], match["job"], int(match["index"]), look)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        """Only the job's owner (or whom the settings allow) may press; anyone else is told so,
-        privately. A press answered with a form (Remix) goes no further."""
+        """Only the job's owner (or whom the settings allow) may press, but anyone may star;
+        anyone else is told so, privately. A press answered with a form (Remix) goes no
+        further."""
         if not await answer_if_refused(interaction):
             return False
         desk = _desk(interaction)
         if await desk.open_form(interaction, self.action, self.job_id, self.index):
             return False
-        self.job = await desk.let_through(interaction, self.job_id)
+        self.job = await desk.let_through(interaction, self.job_id, self.action)
         return self.job is not None
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -125,7 +130,8 @@ def _desk(interaction: discord.Interaction[Any]) -> JobPresses:
 
 
 def grid_view(job_id: str, spec: GenerationSpec, actions: ActionRegistry) -> discord.ui.View:
-    """U1-U4 and the whole-grid actions (reroll), then one row per per-image action (V1-V4)."""
+    """U1-U4 and the whole-grid actions (reroll), then one row per per-image action (V1-V4),
+    then the star and Delete for the grid."""
     view = discord.ui.View(timeout=None)
     for index in range(1, 5):
         view.add_item(JobButton(SELECT, job_id, index, ButtonLook(f"U{index}"), row=0))
@@ -138,30 +144,40 @@ def grid_view(job_id: str, spec: GenerationSpec, actions: ActionRegistry) -> dis
                 view.add_item(JobButton(action.name, job_id, index, look, row=row))
         else:
             view.add_item(JobButton(action.name, job_id, 0, _look(action), row=0))
+    _add_keeping(view, job_id, 0, row=row + 1)
     return view
 
 
 def single_view(
     job_id: str, index: int, spec: GenerationSpec, actions: ActionRegistry
 ) -> discord.ui.View:
-    """The actions for one image, a row per family (upscale, vary, zoom, pan...)."""
+    """The actions for one image, a row per family (upscale, vary, zoom, pan...), and the
+    star and Delete where there is room."""
     view = discord.ui.View(timeout=None)
-    for row, group in enumerate(_rows(actions.for_message(spec, "image"))):
+    for row, group in enumerate(_rows(actions.for_message(spec, "image"), reserved=2)):
         for action in group:
             view.add_item(JobButton(action.name, job_id, index, _look(action), row=row))
+    _add_keeping(view, job_id, index, row=None)
     return view
+
+
+def _add_keeping(view: discord.ui.View, job_id: str, index: int, row: int | None) -> None:
+    """The star and Delete buttons (``row`` None: the first row with room)."""
+    view.add_item(JobButton(STAR, job_id, index, ButtonLook(None, "\N{WHITE MEDIUM STAR}"), row))
+    look = ButtonLook(None, "\N{WASTEBASKET}", discord.ButtonStyle.danger)
+    view.add_item(JobButton(DELETE, job_id, index, look, row))
 
 
 def _look(action: Action) -> ButtonLook:
     return ButtonLook(action.label, action.emoji)
 
 
-def _rows(actions: list[Action]) -> list[list[Action]]:
+def _rows(actions: list[Action], reserved: int = 0) -> list[list[Action]]:
     """Actions grouped by the first word of their name, one group a row while rows last,
-    then into the first row with room."""
+    then into the first row with room; ``reserved`` places are left for other buttons."""
     rows: list[list[Action]] = []
     families: dict[str, int] = {}
-    for action in actions:
+    for action in actions[: MAX_ROWS * MAX_PER_ROW - reserved]:
         family = action.name.split("_")[0]
         row = families.get(family)
         if row is None or len(rows[row]) >= MAX_PER_ROW:

@@ -22,6 +22,7 @@ from imagine_bot.bot.jobs.content import channel_policy, content_note, spoilered
 from imagine_bot.bot.jobs.delivery import stored_upload
 from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.preferences import preference_flags
+from imagine_bot.engine.jobs.profiles import STRONG_SIGNAL, WEAK_SIGNAL
 from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
 from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
 
@@ -42,15 +43,19 @@ class JobDesk:
         self._announcer = Announcer(app, watcher)
         self._handlers: dict[str, PressHandler] = {}
         """Actions whose button does something else than derive a job at once (open a page)."""
+        self._open_to_all: set[str] = set()
+        """Actions anyone who sees the message may press (the star)."""
         self._form: FormOpener | None = None
         """Opens the prompt form a press may answer with (Remix, Custom Zoom)."""
 
-    def on_press(self, action: str, handler: PressHandler) -> None:
+    def on_press(self, action: str, handler: PressHandler, *, anyone: bool = False) -> None:
         """Let ``handler`` answer the presses of ``action``'s buttons instead of deriving a job
-        (an extension's ``setup`` calls it)."""
+        (an extension's ``setup`` calls it); ``anyone``: not only whom ``may_press`` allows."""
         if action in self._handlers:
             raise ValueError(f"the presses of {action!r} already have a handler")
         self._handlers[action] = handler
+        if anyone:
+            self._open_to_all.add(action)
 
     def use_form(self, opener: FormOpener) -> None:
         """Let ``opener`` answer a press with a prompt form first (one extension may)."""
@@ -92,7 +97,7 @@ class JobDesk:
         await self.start(interaction, specs, parent=None)
 
     async def let_through(
-        self, interaction: discord.Interaction[Any], job_id: str
+        self, interaction: discord.Interaction[Any], job_id: str, action: str
     ) -> JobRecord | None:
         """Acknowledge a press (Discord allows 3 s; every answer after it follows up) and load
         its job; None, with a private refusal sent, when the job is gone or the presser may not
@@ -101,7 +106,9 @@ class JobDesk:
         job = await self._app.service.job(job_id)
         if job is None:
             refusal = "That job is no longer stored on this server."
-        elif not may_press(self._app.settings.discord, interaction.user, job.owner_id):
+        elif action not in self._open_to_all and not may_press(
+            self._app.settings.discord, interaction.user, job.owner_id
+        ):
             refusal = "Only the person who started this job can use its buttons."
         else:
             return job
@@ -150,6 +157,14 @@ class JobDesk:
             parent.spec, action, index, source_image(parent, index), prompt=prompt, macros=macros
         )
         await self.start(interaction, specs, parent=Parent(parent.id, action, index))
+        if index:  # an action on one image (not Reroll of the grid) is a mild preference
+            await self.learn(interaction.user.id, parent, index, WEAK_SIGNAL)
+
+    async def learn(self, user_id: int, job: JobRecord, index: int, weight: float) -> None:
+        """The member chose image ``index`` of ``job`` (0: its whole grid): their default
+        profile (``--p``) moves toward it."""
+        shas = job.image_shas if index == 0 else job.image_shas[index - 1 : index]
+        await self._app.service.profiles.learn(user_id, shas, weight / max(len(shas), 1))
 
     async def show(self, interaction: discord.Interaction[Any], job_id: str) -> None:
         """Post a finished job again with live buttons (and deliver one that never arrived)."""
@@ -192,6 +207,7 @@ class JobDesk:
                 preferences=[channel_default, *preference_flags(preferences, self._app.settings)],
                 macros=await service.macros(user_id),
                 images=attachments,
+                profiles=await service.profiles.references(user_id),
             )
         )
 
@@ -201,6 +217,7 @@ class JobDesk:
         if not 1 <= index <= len(parent.image_paths):
             await self._tell(interaction, "That image does not exist.")
             return
+        await self.learn(interaction.user.id, parent, index, STRONG_SIGNAL)
         stem = f"{parent.id}_{index}"
         limit = interaction.filesize_limit
         upload = await asyncio.to_thread(stored_upload, parent.image_paths[index - 1], stem, limit)

@@ -1,10 +1,12 @@
 """The gallery: a server's delivered jobs, newest first, a page at a time, behind a signed link.
 
 ``/gallery`` in Discord hands a member a link bound to them and to the channel they asked in;
-the page shows the delivered jobs of that server's channels they may read (or only theirs),
-each with a thumbnail, the prompt as typed, the seed, the model and a button that copies the
-prompt. Jobs of age-restricted channels appear only through a link made in one; a flagged
-job's thumbnail is blurred into blocks, behind a spoiler cover.
+the page shows the delivered jobs of that server's channels they may read (or only theirs, or
+the grids and images members starred, or only those the member starred), each with a
+thumbnail, the prompt as typed, the seed, the model, a button that copies the prompt and its
+lineage: links to the job it was made from and the jobs made from it. Deleted jobs are not
+shown. Jobs of age-restricted channels appear only through a link made in one; a flagged job's
+thumbnail is blurred into blocks, behind a spoiler cover.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -24,12 +27,18 @@ from PIL import Image
 from imagine_bot.bot.messages import prompt_text
 from imagine_bot.bot.web.links import BadLink, Link
 from imagine_bot.bot.web.server import SERVER, STATIC_PREFIX
+from imagine_bot.engine.jobs.listings import Lineage
 from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.spec import JobState
+
+if TYPE_CHECKING:
+    from imagine_bot.app import ImagineApp
 
 PAGE = "gallery"
 PER_PAGE = 24
 THUMBNAIL_SIDE = 384
+IMAGE_INDEXES = ("0", "1", "2", "3", "4")
+"""A thumbnail's ``?image=``: 0 the grid, 1-4 one image of it."""
 MAX_PAGE = 1_000_000
 SCOPE_REUSE_S = 60.0
 FLAGGED_BLOCKS = 8
@@ -60,30 +69,43 @@ class GalleryPages:
 
     async def page(self, request: web.Request) -> web.Response:
         link, scope = await self._open(request)
-        mine = request.query.get("mine") == "1"
+        show = request.query.get("show", "all")
+        if show not in VIEWS:
+            raise web.HTTPBadRequest(text=f"show must be one of {', '.join(VIEWS)}.")
         number = _page_number(request.query.get("page", "1"))
         app = request.app[SERVER].app
-        jobs = await app.service.delivered_jobs(
-            scope.channel_ids,
-            link.member_id if mine else None,
-            (number - 1) * PER_PAGE,
-            PER_PAGE + 1,
-        )
+        member = link.member_id if show in ("mine", "my-favourites") else None
+        offset, limit = (number - 1) * PER_PAGE, PER_PAGE + 1
+        shown: list[tuple[JobRecord, int]]
+        if "job" in request.query:  # a lineage link: that one job
+            job = await app.service.job(request.query["job"])
+            shown = [(job, 0)] if job is not None and _in(job, scope) else []
+        elif show.endswith("favourites"):
+            shown = await app.service.starred_images(scope.channel_ids, member, offset, limit)
+        else:
+            jobs = await app.service.delivered_jobs(scope.channel_ids, member, offset, limit)
+            shown = [(job, 0) for job in jobs]
+        shown, has_more = shown[:PER_PAGE], len(shown) > PER_PAGE
+        lineage = await app.service.lineage(scope.channel_ids, [job for job, _ in shown])
         token = request.match_info["token"]
-        cards = [_card(job, prompt_text(job.spec, app.planner.flags), token) for job in jobs]
-        body = render(scope.name, cards[:PER_PAGE], token, mine, number, len(jobs) > PER_PAGE)
+        cards = [_card(job, index, token, lineage[job.id], app) for job, index in shown]
+        body = render(scope.name, cards, token, show, number, has_more)
         return web.Response(text=body, content_type="text/html", headers=_PRIVATE)
 
     async def thumbnail(self, request: web.Request) -> web.Response:
         _, scope = await self._open(request, recent=True)
         job = await request.app[SERVER].app.service.job(request.match_info["job_id"])
+        index = request.query.get("image", "0")
         if (
             job is None
-            or job.state != JobState.DELIVERED
-            or job.channel_id not in scope.channel_ids
+            or not _in(job, scope)
+            or index not in IMAGE_INDEXES[: len(job.image_paths) + 1]
         ):
             raise web.HTTPNotFound(text="No such image in this gallery.")
-        path = job.grid_path if job.grid_path is not None else job.image_paths[0]
+        if index != "0":
+            path = job.image_paths[int(index) - 1]
+        else:
+            path = job.grid_path if job.grid_path is not None else job.image_paths[0]
         data = await asyncio.to_thread(_thumbnail_jpeg, path, bool(job.flagged))
         return web.Response(body=data, content_type="image/jpeg", headers=_PRIVATE)
 
@@ -107,41 +129,69 @@ class GalleryPages:
         return link, scope
 
 
+def _in(job: JobRecord, scope: GalleryScope) -> bool:
+    """Whether the gallery of ``scope`` shows ``job``."""
+    return (
+        job.state == JobState.DELIVERED and job.channel_id in scope.channel_ids and not job.deleted
+    )
+
+
 _PRIVATE = {"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"}
+
+
+VIEWS = {
+    "all": "All images",
+    "mine": "My images",
+    "favourites": "Favourites",
+    "my-favourites": "My favourites",
+}
+"""The page's filters (``?show=``): every job, the member's, every starred grid and image,
+the member's starred ones."""
 
 
 @dataclass(frozen=True)
 class Card:
     job_id: str
+    index: int
+    """0: the job's grid; 1-4: one starred image of it."""
     prompt: str
     seed: int
     model: str
     image_url: str
     flagged: bool
+    parent: str | None
+    children: tuple[tuple[str, str], ...]
+    """(job id, what made it) of the jobs made from this one that the gallery shows."""
 
 
-def _card(job: JobRecord, prompt: str, token: str) -> Card:
+def _card(job: JobRecord, index: int, token: str, lineage: Lineage, app: ImagineApp) -> Card:
+    actions = app.planner.actions
     return Card(
         job.id,
-        prompt,
-        job.spec.seeds[0],
+        index,
+        prompt_text(job.spec, app.planner.flags),
+        job.spec.seeds[max(index - 1, 0)],
         job.spec.model,
-        f"{token}/{job.id}.jpg",
+        f"{token}/{job.id}.jpg" + (f"?image={index}" if index else ""),
         bool(job.flagged),
+        lineage.parent,
+        tuple((child, actions.title(made) or made) for child, made in lineage.children),
     )
 
 
 def render(
-    server: str, cards: list[Card], token: str, mine: bool, number: int, has_more: bool
+    server: str, cards: list[Card], token: str, show: str, number: int, has_more: bool
 ) -> str:
     """The whole page: plain HTML, our stylesheet and script, nothing from elsewhere."""
-    title = f"{server}: {'your images' if mine else 'gallery'}"
-    items = "".join(_figure(card) for card in cards) or ("<p class='empty'>No images here yet.</p>")
-    filters = _nav_link(token, False, 1, "All images", current=not mine) + _nav_link(
-        token, True, 1, "My images", current=mine
+    title = f"{server}: {VIEWS[show].lower() if show != 'all' else 'gallery'}"
+    items = "".join(_figure(card, token) for card in cards) or (
+        "<p class='empty'>No images here yet.</p>"
     )
-    pages = (_nav_link(token, mine, number - 1, "← Newer") if number > 1 else "") + (
-        _nav_link(token, mine, number + 1, "Older →") if has_more else ""
+    filters = "".join(
+        _nav_link(token, view, 1, label, current=view == show) for view, label in VIEWS.items()
+    )
+    pages = (_nav_link(token, show, number - 1, "← Newer") if number > 1 else "") + (
+        _nav_link(token, show, number + 1, "Older →") if has_more else ""
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -156,21 +206,42 @@ def render(
     )
 
 
-def _figure(card: Card) -> str:
+def _figure(card: Card, token: str) -> str:
     prompt = html.escape(card.prompt)
     cover = SPOILER_ATTRIBUTES if card.flagged else "class='job'"
+    image = f" data-image='{card.index}'" if card.index else ""
     return (
-        f"<figure {cover} data-job='{card.job_id}'>"
+        f"<figure {cover} data-job='{card.job_id}'{image}>"
         f"<img src='{html.escape(card.image_url)}' alt='' loading='lazy'>"
         f"<figcaption><p class='prompt'>{prompt}</p>"
         f"<p class='facts'>Seed {card.seed} · {html.escape(card.model)}</p>"
+        f"{_lineage(card, token)}"
         f"<button type='button' class='copy' data-prompt='{prompt}'>Copy prompt</button>"
         "</figcaption></figure>"
     )
 
 
-def _nav_link(token: str, mine: bool, number: int, label: str, *, current: bool = False) -> str:
-    query = urlencode({"page": number, **({"mine": 1} if mine else {})})
+def _lineage(card: Card, token: str) -> str:
+    """Links to the job this one was made from and to the jobs made from it."""
+    lines = []
+    if card.parent is not None:
+        lines.append(f"Made from {_job_link(token, card.parent, 'this job')}")
+    if card.children:
+        links = ", ".join(_job_link(token, child, made) for child, made in card.children)
+        lines.append(f"Made from it: {links}")
+    return "".join(f"<p class='lineage'>{line}</p>" for line in lines)
+
+
+def _job_link(token: str, job_id: str, label: str) -> str:
+    query = urlencode({"job": job_id})
+    return (
+        f"<a class='lineage-link' data-job='{job_id}' href='{html.escape(token)}?{query}'>"
+        f"{html.escape(label)}</a>"
+    )
+
+
+def _nav_link(token: str, show: str, number: int, label: str, *, current: bool = False) -> str:
+    query = urlencode({"page": number, **({"show": show} if show != "all" else {})})
     marker = " aria-current='page'" if current else ""
     return f"<a href='{html.escape(token)}?{query}'{marker}>{html.escape(label)}</a>"
 

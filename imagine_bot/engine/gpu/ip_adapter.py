@@ -8,9 +8,10 @@ style blocks (InstantStyle), ``--cref``/``--oref`` only on the subject blocks.
 The adapter is loaded into the preset's UNet once, on the first job with images, and attached
 only for the duration of such a job: other jobs run on the UNet's original attention
 processors, so they pay nothing and cannot be affected. The images of one role are blended by
-their ``::`` weights as a weighted mean of their CLIP image embeddings, computed here and passed
-to the pipeline as ``ip_adapter_image_embeds``; roles a job does not use get scale 0, which
-diffusers skips.
+their ``::`` weights as a weighted mean of their CLIP image embeddings, computed here (and kept
+for the next jobs with the same images, such as a ``--p`` profile's) and passed to the
+pipeline as ``ip_adapter_image_embeds``; roles a job does not use get scale 0, which diffusers
+skips.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
 
 ROLES: tuple[ImageRole, ...] = ("image", "style", "subject")
+MEAN_CACHE_SIZE = 32
 
 
 def scaled_blocks(blocks: BlockScales, scale: float) -> dict[str, Any]:
@@ -71,6 +73,9 @@ class ImagePromptAdapter:
         self._projection: Any = None
         self._encoder: Any = None
         self._processor: Any = None
+        self._means: dict[tuple[int, tuple[tuple[str | None, float], ...]], torch.Tensor] = {}
+        """Recent weighted mean embeddings by (adapter instance, images and weights): a
+        profile (``--p``) is the same images job after job."""
 
     @contextmanager
     def attached(
@@ -195,7 +200,11 @@ class ImagePromptAdapter:
         hidden = not isinstance(self._projection.image_projection_layers[index], ImageProjection)
         negative = self._negative(hidden)
         refs = [ref for ref in spec.references if ref.role == role and ref.sha256 is not None]
-        if refs:
+        key = (index, tuple((ref.sha256, ref.weight) for ref in refs))
+        cached = self._means.pop(key, None)
+        if cached is not None:
+            positive = cached
+        elif refs:
             images = [_open(store, ref) for ref in refs]
             pixels = self._processor(images, return_tensors="pt").pixel_values
             embeds = self._encode(pixels.to(self.device, self.dtype), hidden).float()
@@ -204,6 +213,9 @@ class ImagePromptAdapter:
             positive = (embeds * weights).sum(dim=0).to(self.dtype)
         else:
             positive = torch.zeros_like(negative)
+        self._means[key] = positive  # most recent last: the oldest goes first
+        while len(self._means) > MEAN_CACHE_SIZE:
+            self._means.pop(next(iter(self._means)))
         stacked = torch.stack([negative, positive]) if do_cfg else positive[None]
         return stacked[:, None]
 

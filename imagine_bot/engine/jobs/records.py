@@ -83,6 +83,8 @@ class JobRecord:
     grid_path: Path | None
     texts: tuple[str, ...] = ()
     """What a /describe job wrote (its four prompts); empty for image jobs."""
+    deleted: bool = False
+    """The owner deleted its message: kept for the ledger, hidden from the gallery."""
 
     @property
     def pending(self) -> bool:

@@ -74,6 +74,7 @@ def to_record(row: JobRow, images: ImageStore) -> JobRecord:
         grid_sha=row.grid_sha,
         flagged=tuple(json.loads(row.flagged)),
         texts=tuple(json.loads(row.texts)),
+        deleted=row.deleted_at is not None,
         image_paths=tuple(images.path(sha) for sha in shas),
         grid_path=images.path(row.grid_sha) if row.grid_sha else None,
     )

@@ -27,9 +27,11 @@ from imagine_bot.config import Settings
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.jobs import listings
 from imagine_bot.engine.jobs.dispatch import Dispatcher
+from imagine_bot.engine.jobs.favourites import Favourites
 from imagine_bot.engine.jobs.hub import DatabaseThreads, JobEvents, Listener
 from imagine_bot.engine.jobs.members import Members
 from imagine_bot.engine.jobs.pool import Runner, RunnerPool, WorkerPool
+from imagine_bot.engine.jobs.profiles import ProfileBook
 from imagine_bot.engine.jobs.queue_state import store_pause, stored_pause
 from imagine_bot.engine.jobs.records import (
     RETRY_LIMIT,
@@ -85,10 +87,12 @@ class JobService:
         self.images = images
         self.store = JobStore(settings, self.database, images, clock)
         self.members = Members(self.database, clock)
+        self.favourites = Favourites(self.database, clock)
+        self._database_threads = DatabaseThreads()
+        self.profiles = ProfileBook(self.database, self._database_threads.run, clock)
         self.scheduler = FairScheduler(settings.queue.max_running_per_user)
         self._owns_workers = not isinstance(workers, WorkerPool)
         self.workers = workers if isinstance(workers, WorkerPool) else RunnerPool(workers)
-        self._database_threads = DatabaseThreads()
         self._db = self._database_threads.run
         self._events = JobEvents()
         self._order = asyncio.Lock()
@@ -278,6 +282,36 @@ class JobService:
             offset,
             limit,
         )
+
+    async def starred_images(
+        self, channel_ids: Iterable[int], starred_by: int | None, offset: int, limit: int
+    ) -> list[tuple[JobRecord, int]]:
+        """The gallery's starred grids (index 0) and images (1-4) in ``channel_ids``, starred
+        by ``starred_by`` or by anyone, most recently starred first."""
+        return await self._db(
+            listings.starred_in,
+            self.database,
+            self.images,
+            list(channel_ids),
+            starred_by,
+            offset,
+            limit,
+        )
+
+    async def lineage(
+        self, channel_ids: Iterable[int], jobs: Iterable[JobRecord]
+    ) -> dict[str, listings.Lineage]:
+        """Each job's parent and children as far as the gallery of ``channel_ids`` shows them."""
+        parents = {job.id: job.parent_id for job in jobs}
+        return await self._db(listings.lineage_in, self.database, list(channel_ids), parents)
+
+    async def toggle_star(self, user_id: int, job_id: str, index: int) -> bool:
+        """Star (or unstar) a job's grid (``index`` 0) or image; whether it is starred now."""
+        return await self._db(self.favourites.toggle, user_id, job_id, index)
+
+    async def mark_deleted(self, job_id: str) -> None:
+        """The owner deleted the job's message: it stays stored, hidden from the gallery."""
+        await self._db(self.favourites.delete, job_id)
 
     async def job_counts(self) -> dict[tuple[str, str], int]:
         """How many jobs are in each (state, lane), for metrics."""

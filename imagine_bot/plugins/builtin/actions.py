@@ -1,6 +1,7 @@
 """The Midjourney buttons, as actions that derive a new job from a finished one.
 
-Under a grid: ``reroll`` (same spec, four new seeds) and ``variation`` (V1-V4: img2img from
+Under a grid and under one image: ``reroll`` (Rerun: the same prompt and settings, four new
+seeds, a new grid). Under a grid: ``variation`` (V1-V4: img2img from
 image k, four new seeds). Under one image: ``vary_subtle`` / ``vary_strong`` (img2img, four new
 seeds), ``upscale_subtle`` (Real-ESRGAN), ``upscale_creative`` (upscale, then a low-strength
 img2img at the new size), ``zoom_out_2x`` / ``zoom_out_1_5x`` / ``zoom_custom`` (by ``--zoom``),
@@ -166,9 +167,10 @@ BUILTIN_ACTIONS = (
     Action(
         "reroll",
         "Reroll",
-        "grid",
+        "any",
         reroll,
         needs_source=False,
+        applies=not_upscaled,  # an upscale's size and count are no prompt's to run again
         emoji="\N{ANTICLOCKWISE DOWNWARDS AND UPWARDS OPEN CIRCLE ARROWS}",
         title="",
         help="the same prompt and settings with four new seeds",

@@ -6,7 +6,9 @@ references"):
 * ``image``: the URLs at the start of the prompt and the command's attachment; every UNet
   block, scale ``image_scale x --iw``.
 * ``style``: ``--sref`` images; only the preset's style blocks (InstantStyle), scale
-  ``style_scale x sqrt(--sw / 100)``.
+  ``style_scale x sqrt(--sw / 100)``. A profile's images (``--p NAME``, ``--p`` alone: the
+  member's learned default) join them, each by its weight; without ``--sref`` the scale
+  follows ``--stylize`` instead: ``style_scale x sqrt(--stylize / 100)``.
 * ``subject``: ``--cref`` / ``--oref`` images; only the preset's subject blocks, scale
   ``subject_scale x --cw / 100`` or ``subject_scale x sqrt(--ow / 100)``.
 
@@ -22,6 +24,7 @@ import re
 from imagine_bot.config import IPAdapterSettings, Settings
 from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.images.decode import short
+from imagine_bot.engine.jobs.profiles import PROFILE_SOURCE
 from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
 
@@ -54,6 +57,7 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     images += draft.attachments
     for flag, role in _FLAG_ROLE.items():
         images += _flag_images(draft, flag, role)
+    images += _profile_images(draft)
     if draft.has_flag("cref") and draft.has_flag("oref"):
         raise PromptError(
             "Use --cref or --oref, not both: here both give the subject reference.", flag="oref"
@@ -125,6 +129,29 @@ def _flag_images(draft: DraftSpec, flag: str, role: ImageRole) -> list[Reference
     return images
 
 
+def _profile_images(draft: DraftSpec) -> list[ReferenceImage]:
+    if not draft.has_flag("p"):
+        return []
+    value = draft.flag("p")
+    if draft.action is not None:
+        return []  # a button's job: the parent's profile images came with its references
+    name = " ".join(value) if isinstance(value, tuple) else ""
+    images = draft.profiles.get(name)
+    if images:
+        return list(images)
+    if name:
+        raise PromptError(
+            f"There is no profile named {short(name)!r} for you: /profile list shows yours "
+            "and the server's.",
+            flag="p",
+        )
+    draft.warnings.append(
+        "--p uses your default profile, learned from the images you upscale (U) and star; "
+        "you have none yet, so it was ignored."
+    )
+    return []
+
+
 def _warn_about_unused_weights(draft: DraftSpec, images: list[ReferenceImage]) -> None:
     roles = {image.role for image in images}
     if draft.has_flag("iw"):
@@ -142,7 +169,8 @@ def _scale(role: str, draft: DraftSpec, adapter: IPAdapterSettings) -> float:
     if role == "image":
         return image_scale(float(draft.flag("iw")), adapter)
     if role == "style":
-        return style_scale(float(draft.flag("sw")), adapter)
+        steering = "sw" if draft.has_flag("sref") or not draft.has_flag("p") else "stylize"
+        return style_scale(float(draft.flag(steering)), adapter)
     flag = "oref" if draft.has_flag("oref") else "cref"
     return subject_scale(flag, float(draft.flag(_WEIGHT_FLAG[flag])), adapter)
 
@@ -158,5 +186,10 @@ def _role_flag(role: str, draft: DraftSpec) -> str | None:
 def _describe(images: list[ReferenceImage], draft: DraftSpec) -> str:
     subject = "--oref" if draft.has_flag("oref") else "--cref"
     names = {"image": "the image prompt", "style": "--sref", "subject": subject}
-    parts = list(dict.fromkeys(names[image.role] for image in images))
+    parts = list(
+        dict.fromkeys(
+            "--p" if image.source.startswith(PROFILE_SOURCE) else names[image.role]
+            for image in images
+        )
+    )
     return " and ".join(parts)

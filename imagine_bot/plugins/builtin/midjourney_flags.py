@@ -123,7 +123,7 @@ MIDJOURNEY_FLAGS = (
         "words",
         aliases=("personalize",),
         optional_value=True,
-        help="personalization profile codes",
+        help="a style profile (/profile): yours learned from what you select, or --p NAME",
     ),
     Flag("exp", "integer", default=0, minimum=0, maximum=100, help="experimental aesthetics"),
     Flag(

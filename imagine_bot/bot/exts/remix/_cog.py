@@ -30,7 +30,7 @@ class Remix(commands.Cog):
         prompt = submitted_value(interaction.data, PROMPT_FIELD) or ""
         desk = self.bot.desk
         try:
-            parent = await desk.let_through(interaction, match["job"])
+            parent = await desk.let_through(interaction, match["job"], match["action"])
             if parent is not None:
                 await desk.press(
                     interaction, parent, match["action"], int(match["index"]), prompt.strip()

@@ -65,11 +65,19 @@ def _add_json_list(column: str) -> Callable[[Connection], None]:
     return add
 
 
-def _add_queue_state(connection: Connection) -> None:
-    # checkfirst: a database created at this version already has it (v1 creates current tables).
-    SQLModel.metadata.create_all(
-        connection, tables=[SQLModel.metadata.tables[tables.QueueStateRow.__tablename__]]
-    )
+def _add_table(name: str) -> Callable[[Connection], None]:
+    def add(connection: Connection) -> None:
+        # checkfirst: a database created at this version already has it (v1 creates current
+        # tables).
+        SQLModel.metadata.create_all(connection, tables=[SQLModel.metadata.tables[name]])
+
+    return add
+
+
+def _add_favourites(connection: Connection) -> None:
+    _add_table(tables.FavouriteRow.__tablename__)(connection)
+    if "deleted_at" not in {found["name"] for found in inspect(connection).get_columns("jobs")}:
+        connection.execute(text("ALTER TABLE jobs ADD COLUMN deleted_at DATETIME"))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -78,8 +86,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3, "jobs.flagged: the images the safety classifier flagged", _add_json_list("flagged")
     ),
-    Migration(4, "queue_state: /admin pause survives a restart", _add_queue_state),
+    Migration(
+        4,
+        "queue_state: /admin pause survives a restart",
+        _add_table(tables.QueueStateRow.__tablename__),
+    ),
     Migration(5, "jobs.texts: the prompts a /describe job wrote", _add_json_list("texts")),
+    Migration(6, "favourites (stars) and jobs.deleted_at (Delete button)", _add_favourites),
+    Migration(
+        7, "profiles: --p styles made of images", _add_table(tables.ProfileRow.__tablename__)
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -90,6 +90,8 @@ class JobRow(SQLModel, table=True):
     """A /describe job's prompts (JSON list)."""
     """JSON list of the images (1-based) the safety classifier flagged."""
     grid_sha: str | None = Field(default=None, max_length=64)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the owner deleted the job's message: kept for the ledger, hidden from the gallery."""
 
 
 class ImageRow(SQLModel, table=True):
@@ -138,7 +140,42 @@ class QueueStateRow(SQLModel, table=True):
     paused: bool = False
 
 
+class FavouriteRow(SQLModel, table=True):
+    """A member's star on a job's grid (``image_index`` 0) or on one of its images (1-4)."""
+
+    __tablename__ = "favourites"
+    __table_args__ = (Index("favourites_by_job", "job_id"),)
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    job_id: str = Field(foreign_key="jobs.id", primary_key=True, max_length=32)
+    image_index: int = Field(primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProfileRow(SQLModel, table=True):
+    """A style made of images (``--p``): a member's (``owner_id``), or the server's shared one
+    (``owner_id`` 0, made by an admin). The name "" is a member's default, learned from what
+    they select."""
+
+    __tablename__ = "profiles"
+
+    owner_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(primary_key=True, max_length=32)
+    images: str = Field(default="[]", sa_type=Text)
+    """JSON list of [sha256, weight]: the images in the image store and their weights."""
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 TABLES = [
     SQLModel.metadata.tables[str(model.__tablename__)]
-    for model in (UserRow, MacroRow, JobRow, ImageRow, LedgerRow, QueueStateRow)
+    for model in (
+        UserRow,
+        MacroRow,
+        JobRow,
+        ImageRow,
+        LedgerRow,
+        QueueStateRow,
+        FavouriteRow,
+        ProfileRow,
+    )
 ]

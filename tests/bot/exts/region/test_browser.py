@@ -6,15 +6,13 @@ from __future__ import annotations
 import base64
 import io
 import os
-import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
@@ -30,29 +28,9 @@ from tests.bot.exts.region.conftest import (
 
 pytestmark = [SIMCORD, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT_DIR_ENV = "EDITOR_SCREENSHOT_DIR"
 """Set to a folder (docs/images) to keep the editor's screenshot for the README."""
 PHONE = ViewportSize(width=412, height=740)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    # Fail, never skip: CI installs the package, and a missing browser must not pass quietly.
-    assert Path(CHROMIUM).exists(), "Install Debian's chromium: apt-get install -y chromium"
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 async def draw_rectangle(page: Page, box: tuple[int, int, int, int], size: int = 128) -> None:
