@@ -66,3 +66,25 @@ def test_retexture_runs_on_a_file(
         assert image.size == (192, 128)
         spec = json.loads(image.info[SPEC_KEY])
     assert spec["action"] == "retexture" and spec["structure"]["sha256"]
+
+
+def test_imagine_keeps_the_structure_of_a_file(
+    test_env: dict[str, str],
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {**test_env, **structure_env(settings.paths.models)}.items():
+        monkeypatch.setenv(key, value)
+    face = tmp_path / "face.png"
+    drawn_face((128, 128)).save(face)
+    args = ["imagine", "a bronze statue --structure-weight 1.5", "--structure", str(face)]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 0
+    (grid,) = written(capsys.readouterr().out, "grid")
+    with Image.open(grid) as image:
+        spec = json.loads(image.info[SPEC_KEY])
+    structure = spec["structure"]
+    assert structure["role"] == "structure" and structure["source"] == "face.png"
+    assert structure["weight"] == 1.5 and structure["sha256"]
+    assert spec["references"] == []  # a structure, not an image prompt

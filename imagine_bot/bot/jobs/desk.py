@@ -23,7 +23,7 @@ from imagine_bot.bot.jobs.delivery import stored_upload
 from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
-from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
+from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage, SourceImage
 
 if TYPE_CHECKING:
     from imagine_bot.app import ImagineApp
@@ -64,11 +64,17 @@ class JobDesk:
         prompt: str,
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
+        structure: discord.Attachment | None = None,
     ) -> None:
         await self._defer(interaction, ephemeral=True, thinking=True)
+        given: tuple[tuple[ImageRole, discord.Attachment | None], ...] = (
+            ("image", image),
+            ("style", style),
+            ("structure", structure),
+        )
         attachments = [
             ReferenceImage(role=role, source=attachment.url)
-            for role, attachment in (("image", image), ("style", style))
+            for role, attachment in given
             if attachment is not None
         ]
         await self.imagine_prompts(interaction, [prompt], attachments)
