@@ -260,7 +260,16 @@ class JobDesk:
             )
         )
         summary = messages.submitted(announced.positions, announced.hold)
-        await self._tell(interaction, "\n".join([summary, *(f"⚠️ {note}" for note in notes)]))
+        lines = [summary, *(f"⚠️ {note}" for note in notes)]
+        reply = await interaction.followup.send(
+            messages.fit("\n".join(lines)), ephemeral=True, wait=True
+        )
+        if announced.hold is None and all(place is None for place in announced.positions):
+            return  # said "Started."
+        current = [await service.job(job.id) or job for job in jobs]
+        started = self._watcher.replies.watch(reply, current, lines[1:])
+        if started is not None:
+            await started
 
     async def announce(
         self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]
