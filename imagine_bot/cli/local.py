@@ -251,9 +251,11 @@ def _plan(planning: Planning, args: argparse.Namespace) -> list[GenerationSpec]:
 
 
 def _image_inputs(args: argparse.Namespace, planning: Planning) -> list[ReferenceImage]:
-    """The ``--image`` and ``--sref`` files, checked and stored like fetched images."""
+    """The ``--image``, ``--sref`` and ``--structure`` files, checked and stored like fetched
+    images."""
     inputs: list[tuple[ImageRole, str]] = [("image", path) for path in args.image]
     inputs += [("style", path) for path in args.sref]
+    inputs += [("structure", args.structure)] if args.structure else []
     images = []
     for role, text in inputs:
         path, weight = _split_weight(text)
@@ -299,6 +301,12 @@ def _add_image_arguments(command: argparse.ArgumentParser) -> None:
         metavar="PATH[::W]",
         help="a style reference image from a file, optionally ::weight (repeatable; "
         "adds to the prompt's --sref)",
+    )
+    command.add_argument(
+        "--structure",
+        metavar="PATH",
+        help="keep this image's edges or depth, with the prompt's look (Retexture; "
+        "--structure-weight in the prompt)",
     )
 
 

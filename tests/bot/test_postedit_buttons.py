@@ -13,7 +13,7 @@ from imagine_bot.engine.jobs.records import Requester
 from imagine_bot.engine.spec import JobState
 from tests.bot.conftest import SIMCORD, World, button_ids
 from tests.bot.test_discord import bot_messages, imagine, labels
-from tests.bot.test_loop import prompt_default
+from tests.bot.test_loop import CdnFetcher, png, prompt_default
 from tests.support.tiny_structure import structure_env
 
 pytestmark = SIMCORD
@@ -64,6 +64,7 @@ async def test_fix_faces_on_a_picture_without_a_face_says_so_and_costs_nothing(
 def bot_settings(tmp_path: Path, test_env: dict[str, str], settings: Settings) -> Settings:
     """The tests' bot settings, with the tiny ControlNet on the tiny preset (Retexture)."""
     env = {**test_env, **structure_env(settings.paths.models)}
+    env["IMAGINE_FETCH__ALLOWED_HOSTS"] = '["cdn.simcord.invalid"]'
     return load_settings(env={**env, "IMAGINE_PATHS__DATA_DIR": str(tmp_path)})
 
 
@@ -87,3 +88,28 @@ async def test_retexture_opens_the_prompt_and_keeps_the_images_structure(
     parent = await app.service.job(child.parent_id or "")
     assert parent is not None
     assert (child.spec.width, child.spec.height) == (parent.spec.width, parent.spec.height)
+
+
+async def test_imagine_with_a_structure_attachment_keeps_its_structure(
+    world: World, app: ImagineApp
+) -> None:
+    app.planner.fetcher = CdnFetcher(app.planner.fetcher, world.env)
+    edges = ("edges.png", png((200, 30, 30), (64, 64)))
+    await world.alice.slash(world.channel, "imagine", prompt="a glass fox", structure=edges)
+    (job,) = await app.service.jobs_of(world.alice.id, states=None)
+    structure = job.spec.structure
+    assert structure is not None and structure.role == "structure" and structure.sha256
+    assert structure.source.endswith("/edges.png") and not job.spec.references
+    assert job.state == JobState.DELIVERED
+
+
+async def test_a_structure_attachment_that_is_not_an_image_is_refused(
+    world: World, app: ImagineApp
+) -> None:
+    app.planner.fetcher = CdnFetcher(app.planner.fetcher, world.env)
+    notes = ("notes.png", b"%PDF-1.4 not an image")
+    result = await world.alice.slash(world.channel, "imagine", prompt="a fox", structure=notes)
+    assert result.ephemeral and result.response is not None
+    assert "is not a PNG, JPEG, WebP or GIF" in result.response.content
+    assert "\n" not in result.response.content and bot_messages(world) == []
+    assert await app.service.jobs_of(world.alice.id, states=None) == []

@@ -47,15 +47,17 @@ def test_fix_faces_on_a_picture_without_one_is_a_plain_error(
     assert "No faces were found in this picture" in capsys.readouterr().err
 
 
-def test_retexture_runs_on_a_file(
-    test_env: dict[str, str],
-    settings: Settings,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def controlnet_exported(
+    test_env: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The tests' settings with the tiny ControlNet on the tiny preset, in the environment."""
     for key, value in {**test_env, **structure_env(settings.paths.models)}.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.mark.usefixtures("controlnet_exported")
+def test_retexture_runs_on_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     face = tmp_path / "face.png"
     drawn_face((192, 128), (100, 20, 164, 100)).save(face)
     args = ["retexture", str(face), "--prompt", "a bronze statue", "-o", str(tmp_path / "r")]
@@ -66,3 +68,20 @@ def test_retexture_runs_on_a_file(
         assert image.size == (192, 128)
         spec = json.loads(image.info[SPEC_KEY])
     assert spec["action"] == "retexture" and spec["structure"]["sha256"]
+
+
+@pytest.mark.usefixtures("controlnet_exported")
+def test_imagine_keeps_the_structure_of_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    face = tmp_path / "face.png"
+    drawn_face((128, 128)).save(face)
+    args = ["imagine", "a bronze statue --structure-weight 1.5", "--structure", str(face)]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 0
+    (grid,) = written(capsys.readouterr().out, "grid")
+    with Image.open(grid) as image:
+        spec = json.loads(image.info[SPEC_KEY])
+    structure = spec["structure"]
+    assert structure["role"] == "structure" and structure["source"] == "face.png"
+    assert structure["weight"] == 1.5 and structure["sha256"]
+    assert spec["references"] == []  # a structure, not an image prompt

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from imagine_bot.config import load_settings
 from imagine_bot.engine.errors import PromptError, UserError
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import GenerationSpec, ReferenceImage
 from imagine_bot.plugins.builtin.aspect import size_for_ratio
 from imagine_bot.plugins.builtin.stylize import guidance_for
 from imagine_bot.plugins.manager import build_plugin_manager
@@ -225,3 +225,9 @@ async def test_macros_expand_outside_quotes(planner: JobPlanner) -> None:
     )
     assert spec.prompt == 'a "--wide" fox'
     assert spec.flags["ar"] == "21:9" and spec.negative_prompt == "people"
+
+
+async def test_a_structure_image_given_twice_is_refused(planner: JobPlanner) -> None:
+    attached = ReferenceImage(role="structure", source="edges.png", sha256="0" * 64)
+    with pytest.raises(PromptError, match="Give the structure image once"):
+        await planner.plan("a fox --structure https://example.com/a.png", images=[attached])

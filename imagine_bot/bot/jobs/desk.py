@@ -24,7 +24,7 @@ from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.preferences import preference_flags
 from imagine_bot.engine.jobs.profiles import STRONG_SIGNAL, WEAK_SIGNAL
 from imagine_bot.engine.jobs.records import JobRecord, Parent, Requester
-from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
+from imagine_bot.engine.spec import GenerationSpec, ImageRole, ReferenceImage, SourceImage
 
 if TYPE_CHECKING:
     from imagine_bot.app import ImagineApp
@@ -69,11 +69,17 @@ class JobDesk:
         prompt: str,
         image: discord.Attachment | None = None,
         style: discord.Attachment | None = None,
+        structure: discord.Attachment | None = None,
     ) -> None:
         await self._defer(interaction, ephemeral=True, thinking=True)
+        given: tuple[tuple[ImageRole, discord.Attachment | None], ...] = (
+            ("image", image),
+            ("style", style),
+            ("structure", structure),
+        )
         attachments = [
             ReferenceImage(role=role, source=attachment.url)
-            for role, attachment in (("image", image), ("style", style))
+            for role, attachment in given
             if attachment is not None
         ]
         await self.imagine_prompts(interaction, [prompt], attachments)
@@ -271,7 +277,16 @@ class JobDesk:
             )
         )
         summary = messages.submitted(announced.positions, announced.hold)
-        await self._tell(interaction, "\n".join([summary, *(f"⚠️ {note}" for note in notes)]))
+        lines = [summary, *(f"⚠️ {note}" for note in notes)]
+        reply = await interaction.followup.send(
+            messages.fit("\n".join(lines)), ephemeral=True, wait=True
+        )
+        if announced.hold is None and all(place is None for place in announced.positions):
+            return  # said "Started."
+        current = [await service.job(job.id) or job for job in jobs]
+        started = self._watcher.replies.watch(reply, current, lines[1:])
+        if started is not None:
+            await started
 
     async def announce(
         self, channel: discord.abc.Messageable, jobs: Sequence[JobRecord]

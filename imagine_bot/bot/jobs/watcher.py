@@ -28,6 +28,7 @@ from imagine_bot.bot.jobs.delivery import (
     stored_upload,
     with_retries,
 )
+from imagine_bot.bot.jobs.replies import QueuedReplies
 from imagine_bot.engine.jobs.records import (
     JobEvent,
     JobRecord,
@@ -72,6 +73,8 @@ class JobWatcher:
         """Events of jobs nobody follows yet: a job can start (and end) between its
         submission and the moment its message exists."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self.replies = QueuedReplies()
+        """The private "Queued" answers to edit when their jobs start."""
 
     def on_event(self, event: JobEvent) -> None:
         """The service's listener: hands the event to the task following its job."""
@@ -155,6 +158,9 @@ class JobWatcher:
                     )
                     line = self._job_line(job, status)
                     await _best_effort(message.edit(content=line))
+                if isinstance(event, StartedEvent) and (edit := self.replies.started(job.id)):
+                    await edit
+            self.replies.ended(job.id)
             await self.deliver(job, message)
         except Exception:
             log.exception("could not show job %s in Discord", job.id)

@@ -54,7 +54,7 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     if draft.references or draft.reference_scales:
         return  # a plugin that ran earlier decided
     images = [ReferenceImage(role="image", source=url) for url in draft.prompt.image_prompts]
-    images += draft.attachments
+    images += [image for image in draft.attachments if image.role != "structure"]
     for flag, role in _FLAG_ROLE.items():
         images += _flag_images(draft, flag, role)
     images += _profile_images(draft)

@@ -1,9 +1,11 @@
 """Retexture and ``--structure URL``: keep a picture's structure, change its look
 (``engine/gpu/structure.py``; the preset's ``[models.NAME.structure]`` ControlNet).
 
-``--structure`` takes an image link (fetched like an image prompt) and ``--structure-weight``
-0-2 (1) scales the ControlNet. Retexture, under one image, opens the prompt to edit: the
-edited prompt is the new look, the image the structure; four images at its size.
+``--structure`` takes an image link (fetched like an image prompt), or the command gives the
+image (/imagine's ``structure`` attachment, ``imagine-bot imagine --structure PATH``: an
+attachment of role ``structure``), and ``--structure-weight`` 0-2 (1) scales the ControlNet.
+Retexture, under one image, opens the prompt to edit: the edited prompt is the new look, the
+image the structure; four images at its size.
 """
 
 from __future__ import annotations
@@ -44,9 +46,18 @@ def imagine_register_flags(register: Callable[[Flag], None]) -> None:
 def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     if draft.structure is not None:
         return
+    weight = float(draft.flag("structure-weight"))
+    attached = [image for image in draft.attachments if image.role == "structure"]
+    if attached and draft.has_flag("structure"):
+        raise PromptError(
+            "Give the structure image once: as the structure attachment or as --structure.",
+            flag="structure",
+        )
+    if attached:
+        draft.structure = attached[0].model_copy(update={"weight": weight})
+        return
     if not draft.has_flag("structure"):
         if draft.has_flag("structure-weight"):
-            draft.flag("structure-weight")
             draft.warnings.append("--structure-weight was ignored: the prompt has no --structure.")
         return
     link = str(draft.flag("structure"))
@@ -56,9 +67,7 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
             "Retexture button under it.",
             flag="structure",
         )
-    draft.structure = ReferenceImage(
-        role="structure", source=link, weight=float(draft.flag("structure-weight"))
-    )
+    draft.structure = ReferenceImage(role="structure", source=link, weight=weight)
 
 
 @hookimpl(trylast=True)

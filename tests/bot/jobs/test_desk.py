@@ -1,15 +1,18 @@
 """The desk through SimCord: one message per job however it is pressed, and a private answer
-that says whether the job started or waits, and why."""
+that says whether the job started or waits, and why, and is edited when it starts."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import discord
 import pytest
 import simcord
 
 from imagine_bot.app import ImagineApp
+from imagine_bot.bot.jobs import replies
+from imagine_bot.bot.jobs.replies import INTERACTION_LIFE
 from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.bot.messages import NO_WORKER, PAUSED
 from imagine_bot.engine.jobs.service import JobService
@@ -76,9 +79,19 @@ async def test_a_quick_double_press_posts_one_message_and_links_it(
     assert answers == [f"Queued: {PAUSED}.", f"That job is already started: {link}"]
 
 
+@pytest.mark.parametrize(
+    ("token_life", "answer_once_started"),
+    [(INTERACTION_LIFE, "Started."), (timedelta(0), f"Queued: {PAUSED}.")],
+    ids=["token alive", "token expired"],
+)
 async def test_a_paused_queue_is_said_and_the_message_moves_when_it_resumes(
-    world: World, app: ImagineApp, monkeypatch: pytest.MonkeyPatch
+    world: World,
+    app: ImagineApp,
+    monkeypatch: pytest.MonkeyPatch,
+    token_life: timedelta,
+    answer_once_started: str,
 ) -> None:
+    monkeypatch.setattr(replies, "INTERACTION_LIFE", token_life)
     await app.service.pause()
     follow_events_outside(world.env, monkeypatch)
     result = await world.alice.slash(world.channel, "imagine", prompt="a red fox")
@@ -96,6 +109,8 @@ async def test_a_paused_queue_is_said_and_the_message_moves_when_it_resumes(
     (delivered,) = bot_messages(world)
     assert delivered.id == message.id and PAUSED not in delivered.content
     assert button_ids(delivered)
+    # The private answer is edited too, while the interaction's token lasts.
+    assert command_answer(result) == answer_once_started
 
 
 async def test_no_gpu_worker_is_said(

@@ -39,6 +39,7 @@ class Imagine(commands.Cog):
         prompt="What to imagine, with Midjourney flags such as --ar 16:9 --no text",
         image="An image prompt (same as putting an image URL first)",
         style="A style reference image (same as --sref URL)",
+        structure="Keep this image's edges or depth, change its look (same as --structure URL)",
         model="A model preset (same as --model NAME)",
         lora="A LoRA to apply (same as --lora NAME; add more with --lora in the prompt)",
     )
@@ -50,10 +51,11 @@ class Imagine(commands.Cog):
         style: discord.Attachment | None = None,
         model: str | None = None,
         lora: str | None = None,
+        structure: discord.Attachment | None = None,
     ) -> None:
         options = [f"--model {model}" if model else "", f"--lora {lora}" if lora else ""]
         text = " ".join(part for part in (prompt, *options) if part)
-        await self.desk.imagine(interaction, text, image, style)
+        await self.desk.imagine(interaction, text, image, style, structure)
 
     @imagine.autocomplete("model")
     async def _model_names(
