@@ -20,8 +20,8 @@ import math
 import re
 
 from imagine_bot.config import IPAdapterSettings, Settings
+from imagine_bot.config.quoting import quoted
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.images.decode import short
 from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
 
@@ -112,7 +112,7 @@ def _flag_images(draft: DraftSpec, flag: str, role: ImageRole) -> list[Reference
         elif not _STYLE_CODE.fullmatch(ref.ref):
             raise PromptError(
                 f"--{flag} takes image links (https://…), numeric style codes or random, "
-                f"not {short(ref.ref)!r}.",
+                f"not {quoted(ref.ref)}.",
                 flag=flag,
             )
         else:

@@ -4,6 +4,7 @@ effect."""
 from collections.abc import Callable
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.config.quoting import quoted
 from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
@@ -24,7 +25,7 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
     if draft.model is None:
         draft.model = str(named) if named is not None else _select(settings, version, niji)
     if draft.model not in settings.models:
-        raise UserError(f"There is no model preset {draft.model!r}. {_available(settings)}")
+        raise UserError(f"There is no model preset {quoted(draft.model)}. {_available(settings)}")
     if draft.preset is None:
         preset = settings.models[draft.model]
         if is_draft:
