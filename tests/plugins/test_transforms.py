@@ -79,6 +79,8 @@ async def test_an_explicit_seed_with_repeat_moves_on_four_seeds_per_run(
 ) -> None:
     specs = await planner.plan("a fox --seed 10 --r 3")
     assert [spec.seeds[0] for spec in specs] == [10, 14, 18]
+    # each grid's caption and copied prompt name its own seed
+    assert [spec.flags["seed"] for spec in specs] == [10, 14, 18]
 
 
 async def test_seeds_wrap_at_the_top_of_the_range(planner: JobPlanner) -> None:
