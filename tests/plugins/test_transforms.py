@@ -54,6 +54,22 @@ def test_aspect_ratio_keeps_the_pixel_area_in_multiples_of_64(
     assert width % 64 == 0 and height % 64 == 0
 
 
+@pytest.mark.parametrize(
+    ("ratio", "area", "expected"),
+    [("16:9", 128 * 128, (176, 96)), ("3:2", 64 * 64, (96, 64)), ("16:9", 64 * 64, (80, 48))],
+)
+def test_small_areas_keep_the_ratio_on_the_16_pixel_grid(
+    ratio: str, area: int, expected: tuple[int, int]
+) -> None:
+    """A draft's 64-pixel steps would make 16:9 come out 3:2 (192x128) or 3:2 square."""
+    assert size_for_ratio(ratio, area) == expected
+
+
+async def test_a_16_9_draft_is_wider_than_3_2(planner: JobPlanner) -> None:
+    spec = await plan_one(planner, "a fox --ar 16:9 --draft")
+    assert spec.width / spec.height > 1.6 and spec.flags["ar"] == "16:9"
+
+
 @given(st.integers(1, 20), st.integers(1, 20), st.sampled_from([512, 768, 1024, 1536]))
 def test_aspect_ratio_is_close_at_real_model_sizes(
     width_part: int, height_part: int, side: int
