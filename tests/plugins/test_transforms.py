@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from imagine_bot.config import load_settings
 from imagine_bot.engine.errors import PromptError, UserError
-from imagine_bot.engine.spec import GenerationSpec
+from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.builtin.aspect import size_for_ratio
 from imagine_bot.plugins.builtin.stylize import guidance_for
 from imagine_bot.plugins.manager import build_plugin_manager
@@ -243,3 +243,11 @@ async def test_macros_expand_outside_quotes(planner: JobPlanner) -> None:
     )
     assert spec.prompt == 'a "--wide" fox'
     assert spec.flags["ar"] == "21:9" and spec.negative_prompt == "people"
+
+
+async def test_an_upscaled_draft_offers_no_enhance(planner: JobPlanner) -> None:
+    draft = await plan_one(planner, "a fox --draft")
+    assert planner.actions["enhance"].applies_to(draft)
+    source = SourceImage(sha256="0" * 64)
+    (upscaled,) = await planner.derive(draft, "upscale_subtle", 1, source)
+    assert upscaled.flags.get("draft") and not planner.actions["enhance"].applies_to(upscaled)
