@@ -13,7 +13,7 @@ from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.jobs.rows import to_record
 from imagine_bot.engine.jobs.storage.database import Database
 from imagine_bot.engine.jobs.storage.tables import JobRow
-from imagine_bot.engine.spec import JobState
+from imagine_bot.engine.spec import DESCRIBE, JobState
 
 
 def jobs_of(
@@ -48,11 +48,12 @@ def delivered_in(
     offset: int,
     limit: int,
 ) -> list[JobRecord]:
-    """Delivered jobs posted in ``channel_ids`` (only ``owner_id``'s, when given), newest
-    first: a page of the gallery."""
+    """Delivered image jobs posted in ``channel_ids`` (only ``owner_id``'s, when given),
+    newest first: a page of the gallery (a /describe job's answer has no image)."""
     query = select(JobRow).where(
         col(JobRow.state) == JobState.DELIVERED,
         col(JobRow.channel_id).in_(list(channel_ids)),
+        col(JobRow.action) != DESCRIBE,
     )
     if owner_id is not None:
         query = query.where(col(JobRow.owner_id) == owner_id)
