@@ -73,6 +73,19 @@ def planner_and_runner(args: argparse.Namespace) -> tuple[Settings, JobPlanner, 
     return loaded, JobPlanner(loaded, manager), JobRunner(manager, ModelRegistry(loaded))
 
 
+def registry_of_family(settings: Settings, family: Any) -> Any:
+    """A ``ModelRegistry`` for pipelines a script builds in memory (random weights of a real
+    shape: not worth saving and loading back): every preset name is of ``family``. It lends
+    the engine's ``run_pipeline`` its fresh schedulers and settings; it loads nothing."""
+    from imagine_bot.engine.gpu.models import ModelRegistry
+
+    class InMemory(ModelRegistry):
+        def family(self, _: str) -> Any:
+            return family
+
+    return InMemory(settings)
+
+
 def machine() -> dict[str, Any]:
     """Where and with what a result was measured."""
     import diffusers

@@ -296,7 +296,7 @@ def measure(args: Any) -> None:
     import torch
 
     from imagine_bot.engine.gpu import acceleration
-    from imagine_bot.engine.gpu.models import ModelRegistry
+    from imagine_bot.engine.gpu.families import FAMILIES
 
     # Casting random-weight modules with .to(dtype) makes diffusers warn about nothing.
     diffusers.utils.logging.set_verbosity_error()
@@ -342,8 +342,7 @@ def measure(args: Any) -> None:
         ("draft", draft_size, draft_steps, 0.0, draft_flops),
     ]
 
-    # The registry only lends run_pipeline its fresh schedulers and (absent) image prompts.
-    registry = ModelRegistry(settings)
+    registry = _common.registry_of_family(settings, FAMILIES["sdxl"])
 
     def run(name: str, case: tuple[Any, ...]) -> float:
         _, width, case_steps, case_guidance, _ = case

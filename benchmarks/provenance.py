@@ -25,7 +25,8 @@ async def measure(args: Any) -> None:
     from imagine_bot.engine.control import JobControl
     from imagine_bot.engine.images.files import result_pngs
     from imagine_bot.engine.provenance.manifest import ContentRecord
-    from imagine_bot.engine.spec import GenerationResult, SourceImage
+    from imagine_bot.engine.result import GenerationResult
+    from imagine_bot.engine.spec import SourceImage
 
     _, planner, runner = _common.planner_and_runner(args)
     repeats = 2 if args.smoke else args.repeats

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from imagine_bot.engine.control import JobControl
     from imagine_bot.engine.errors import PromptError, UserError
     from imagine_bot.engine.gpu.models import ModelRegistry
+    from imagine_bot.engine.result import GenerationResult
     from imagine_bot.engine.spec import (
         DraftSpec,
         FlagValue,
-        GenerationResult,
         GenerationSpec,
         Prompt,
         PromptPart,
@@ -53,7 +53,7 @@ _HOMES = {
     "SourceImage": "imagine_bot.engine.spec",
     "DraftSpec": "imagine_bot.engine.spec",
     "GenerationSpec": "imagine_bot.engine.spec",
-    "GenerationResult": "imagine_bot.engine.spec",
+    "GenerationResult": "imagine_bot.engine.result",
     "JobControl": "imagine_bot.engine.control",
     "UserError": "imagine_bot.engine.errors",
     "PromptError": "imagine_bot.engine.errors",

@@ -8,7 +8,10 @@
 # Items: the SDXL-shaped grid and draft grid, bare diffusers vs our engine (bf16, SDPA,
 # channels-last) with and without torch.compile (gpu_grid.py); Real-ESRGAN on 1024^2
 # (compact and x2plus, upscale.py); batching 1 vs 4 jobs and two workers on one GPU vs one
-# (workers.py). Each item has its own time limit, so one slow item cannot eat the others'.
+# (workers.py); FLUX.1 [dev]- and Z-Image-shaped transformers at their real sizes, diffusers
+# vs ours, + regional compile, + step cache, + fp8 (gpu_transformers.py, whose rows stop at
+# its --budget); HD (--hd, Rerun as HD) vs a plain grid on the tiny model (postedit.py
+# --hd-only). Each item has its own time limit, so one slow item cannot eat the others'.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -58,7 +61,9 @@ item() {  # item NAME SECONDS SCRIPT ARGS...: one benchmark, its JSON and log un
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1 || true
-item gpu_grid 240 gpu_grid --repeats 3 "${COMPILE[@]}"
-item upscale 90 upscale --sizes 1024 --models general_x4v3 x2plus
-item workers 120 workers --device "$DEVICE" --size 512 --steps 20 --grids 8 --repeats 2
+# One timed run per row (no repeats) so that every row fits: 150 + 60 + 80 + 190 s.
+item gpu_grid 150 gpu_grid --repeats 1 "${COMPILE[@]}"
+item upscale 60 upscale --sizes 1024 --models general_x4v3 x2plus
+item workers 80 workers --device "$DEVICE" --size 512 --steps 20 --grids 8 --repeats 1
+item gpu_transformers 190 gpu_transformers --budget 140
 exit $failed

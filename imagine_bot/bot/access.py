@@ -12,13 +12,21 @@ from imagine_bot.config.settings import DiscordSettings
 
 def place_refusal(settings: DiscordSettings, interaction: discord.Interaction) -> str | None:
     """Why the bot does not work where ``interaction`` came from, or None if it does."""
-    if interaction.guild_id is None:
+    return refusal_at(settings, interaction.guild_id, interaction.channel_id)
+
+
+def refusal_at(
+    settings: DiscordSettings, guild_id: int | None, channel_id: int | None
+) -> str | None:
+    """Why the bot does not work in that channel of that server (None: a direct message),
+    or None if it does; checked again when a link made there is used."""
+    if guild_id is None:
         if not settings.direct_messages:
             return "This bot works in servers only, not in direct messages."
         return None
-    if settings.allowed_guilds and interaction.guild_id not in settings.allowed_guilds:
+    if settings.allowed_guilds and guild_id not in settings.allowed_guilds:
         return "This bot is not enabled in this server."
-    if settings.allowed_channels and interaction.channel_id not in settings.allowed_channels:
+    if settings.allowed_channels and channel_id not in settings.allowed_channels:
         return "This bot is not enabled in this channel; ask an admin where to use it."
     return None
 

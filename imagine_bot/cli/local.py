@@ -1,5 +1,6 @@
 """The commands that run on this machine, without Discord: ``imagine`` and ``parse`` (a prompt)
-and ``upscale | vary | vary-region | zoom | pan IMAGE`` (the buttons' actions on a local file).
+and ``upscale | vary | vary-region | zoom | pan | hd | fix-faces | retexture IMAGE`` (the
+buttons' actions on a local file).
 
 Both kinds go through the bot's stages. A prompt is planned (``JobPlanner.plan``); an image
 command puts the file into the image store, lets a parent spec stand for the job that made it
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 
 def add_local_commands(commands: Commands) -> None:
-    """``imagine``, ``parse`` and the four image commands."""
+    """``imagine``, ``parse`` and the image commands."""
     imagine = commands.add_parser("imagine", help="generate a 2x2 grid locally from a prompt")
     imagine.add_argument("prompt", help="the prompt, with Midjourney flags")
     _add_output_argument(imagine)
@@ -100,6 +101,19 @@ def add_local_commands(commands: Commands) -> None:
     pan = _image_command(commands, "pan", "extend an image on one side")
     pan.add_argument("direction", choices=("left", "right", "up", "down"))
     pan.set_defaults(action=lambda args: f"pan_{args.direction}")
+
+    hd = _image_command(
+        commands, "hd", "an image at twice its side, detail repainted (Rerun as HD)"
+    )
+    hd.set_defaults(action=lambda args: "rerun_hd")
+
+    fix = _image_command(commands, "fix-faces", "repaint the faces in an image (Fix Faces)")
+    fix.set_defaults(action=lambda args: "fix_faces")
+
+    retexture = _image_command(
+        commands, "retexture", "the image's structure with the look of --prompt (Retexture)"
+    )
+    retexture.set_defaults(action=lambda args: "retexture")
 
 
 def run_locally(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from copy import deepcopy
 from pathlib import Path
 from typing import Literal, get_args
@@ -10,6 +9,8 @@ from typing import Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from imagine_bot.config.describe import DescribeSettings
+from imagine_bot.config.engine import EngineSettings
+from imagine_bot.config.fix import FixSettings
 from imagine_bot.config.logs import LogSettings
 from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.names import PRESET_NAME
@@ -18,6 +19,7 @@ from imagine_bot.config.quota import QuotaSettings
 from imagine_bot.config.quoting import quoted
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.section import InvalidReference, Section
+from imagine_bot.config.structure import StructureSettings
 from imagine_bot.config.web import WebSettings
 from imagine_bot.config.workers import WorkerSettings
 
@@ -26,7 +28,6 @@ SchedulerName = Literal[
 ]
 """The sampling schedulers a preset or job may name; ``default`` keeps the model's own."""
 SCHEDULERS: tuple[SchedulerName, ...] = get_args(SchedulerName)
-DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 
 Quantization = Literal["nf4", "fp8", "gguf"]
@@ -91,6 +92,8 @@ class ModelPreset(Section):
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
     ip_adapter: IPAdapterSettings | None = None
     """Unset: image prompts and references are accepted with a warning and have no effect."""
+    structure: StructureSettings | None = None
+    """The ControlNet of Retexture and ``--structure``; unset: neither is offered."""
 
     @model_validator(mode="after")
     def _quantized_needs_a_family(self) -> ModelPreset:
@@ -130,34 +133,6 @@ class PathSettings(Section):
     def store(self) -> Path:
         """The image store: every input and output image, by sha256."""
         return self.data_dir / "store"
-
-
-class EngineSettings(Section):
-    device: str = "auto"
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    max_pixels: int = Field(2048 * 2048, ge=64 * 64)
-    attention: Literal["sdpa", "eager"] = "sdpa"
-    channels_last: bool | Literal["auto"] = "auto"
-    vae_slice_above: int = Field(2 * 1024 * 1024, ge=0)
-    vae_tile_above: int = Field(1536 * 1536, ge=0)
-    cpu_offload: Literal["auto", "off", "model", "sequential"] = "auto"
-    compile: bool = False
-    compile_mode: Literal[
-        "auto", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
-    ] = "auto"
-    warm_up: bool = True
-    preview_every: int = Field(4, ge=0)
-    threads: int = Field(0, ge=0, le=1024)
-    """torch's CPU threads; 0 leaves torch's default (or OMP_NUM_THREADS)."""
-
-    @field_validator("device")
-    @classmethod
-    def _device_name(cls, value: str) -> str:
-        if not DEVICE_NAME.fullmatch(value):
-            raise ValueError(
-                f"{quoted(value)} is not a device; use auto, cpu, cuda, cuda:N, mps or xpu:N"
-            )
-        return value
 
 
 UpscaleModel = Literal["x2plus", "x4plus", "general_x4v3"]
@@ -238,6 +213,7 @@ class ActionSettings(Section):
     upscale_factor: Literal[2, 4] = 2
     creative_strength: float = Field(0.3, gt=0.0, le=1.0)
     enhance_strength: float = Field(0.55, gt=0.0, le=1.0)
+    hd_strength: float = Field(0.35, gt=0.0, le=1.0)
     pan_fraction: float = Field(0.5, gt=0.0, le=1.0)
     pixel_budget: float = Field(1.5, ge=0.25, le=4.0)
     feather: float = Field(0.03, ge=0.0, le=0.25)
@@ -302,6 +278,7 @@ class Settings(Section):
     logging: LogSettings = LogSettings()
     describe: DescribeSettings = DescribeSettings()
     safety: SafetySettings = SafetySettings()
+    fix: FixSettings = FixSettings()
     provenance: ProvenanceSettings = ProvenanceSettings()
 
     @field_validator("models")

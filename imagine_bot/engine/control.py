@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,11 @@ class JobControl:
         self.preview_every = preview_every
         self._cancelled = threading.Event()
         self.warnings: list[str] = []
+        self._started = time.monotonic()
+        self._previewed = False
+        self.notes: dict[str, str] = {}
+        """How the engine ran the job beyond the spec (the step cache), for the images'
+        metadata: A1111 ``Key: value`` pairs."""
 
     def report(self, done: int, total: int) -> None:
         if self._on_progress is not None:
@@ -71,12 +77,39 @@ class JobControl:
 
     def preview(self, done: int, total: int, image: Image.Image) -> None:
         if self._on_preview is not None:
+            self._previewed = True
             self._on_preview(done, total, image)
+
+    def stage(self, done_before: int, total: int) -> JobControl:
+        """The control of one pass of a job that runs several (HD, Fix Faces): its steps count
+        after the ``done_before`` steps of the passes before it, out of the job's ``total``.
+        It shares this control's cancellation and warnings."""
+        child = JobControl(
+            lambda done, _: self.report(done_before + done, total),
+            preview_every=self.preview_every,
+        )
+        if self._on_preview is not None:
+            child._on_preview = lambda done, _, image: self.preview(
+                done_before + done, total, image
+            )
+        child._cancelled = self._cancelled
+        child.warnings = self.warnings
+        return child
+
+    def seconds_if_cancelled(self) -> float:
+        """The GPU time a cancelled job is charged: none before its first preview (the member
+        got nothing), else the time since it was handed to a worker (they keep the previews,
+        so cancelling at the last step must not be a free render)."""
+        return time.monotonic() - self._started if self._previewed else 0.0
 
     def warn(self, message: str) -> None:
         """Tell the user something about how the result was made (shown with the result)."""
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def note(self, key: str, value: str) -> None:
+        """Record how the job ran, for its images' generation parameters."""
+        self.notes[key] = value
 
     def cancel(self) -> None:
         """Ask the job to stop at its next step; safe to call from any thread."""

@@ -188,3 +188,20 @@ class ContentBlocked(UserError):
         )
         self.flagged = flagged
         """The flagged images, 1-based in grid order."""
+
+
+class NothingToFix(UserError):
+    """Fix Faces found no face (or hand) in the picture; nothing was repainted or charged."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        super().__init__(f"No {target} were found in this picture, so there was nothing to fix.")
+
+
+class DetectorUnavailable(UserError):
+    """``[fix]`` names a YOLO detector that cannot be used here; ``reason`` says why."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        self.setting = setting
+        self.reason = reason
+        super().__init__(f"The detector of {setting} cannot be used: {reason}.")

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from imagine_bot.config import ModelPreset
 from imagine_bot.config.safety import ContentPolicy
 from imagine_bot.config.settings import SchedulerName
 
-if TYPE_CHECKING:
-    from imagine_bot.engine.provenance.manifest import ContentRecord
-
 GRID_SIZE = 4
+HD_FACTOR = 2
+"""An HD image (``--hd``, Rerun as HD) has this many times the side of its first pass."""
 SEED_LIMIT = 2**32
 """Seeds are 0..SEED_LIMIT-1, as Midjourney's --seed."""
 
@@ -49,6 +47,8 @@ PENDING_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
 SUCCESS_STATES = frozenset({JobState.SUCCEEDED, JobState.DELIVERED, JobState.UNDELIVERED})
 """The job made its images (and its GPU time was measured), posted or not."""
 
+FixTarget = Literal["faces", "hands"]
+"""What ``--fix`` and Fix Faces find and repaint."""
 FlagValue = bool | int | float | str | tuple[str, ...] | tuple["WeightedRef", ...]
 
 
@@ -63,9 +63,9 @@ class WeightedRef(_Frozen):
     weight: float = 1.0
 
 
-ImageRole = Literal["image", "style", "subject"]
-"""What an input image steers: ``image`` prompts (everything, ``--iw``), ``style``
-(``--sref``, ``--sw``) or ``subject`` (``--cref``/``--oref``, ``--cw``/``--ow``)."""
+ImageRole = Literal["image", "style", "subject", "structure"]
+"""What an input image steers: ``image`` prompts (``--iw``), ``style`` (``--sref``, ``--sw``),
+``subject`` (``--cref``/``--oref``) or ``structure`` (Retexture: a ControlNet's input)."""
 
 
 class ReferenceImage(_Frozen):
@@ -183,6 +183,9 @@ class DraftSpec(BaseModel):
     placement: Placement | None = None
     mask: SourceImage | None = None
     upscale: int | None = None
+    hd: float | None = None
+    fix: FixTarget | None = None
+    structure: ReferenceImage | None = None
     warnings: list[str] = Field(default_factory=list)
 
     def flag(self, name: str) -> Any:
@@ -223,7 +226,7 @@ class DraftSpec(BaseModel):
         )
 
 
-GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "describe"]
+GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "fix", "describe"]
 
 DESCRIBE = "describe"
 """The action of a /describe job: the worker writes prompts for ``source`` instead of images."""
@@ -270,7 +273,8 @@ class GenerationSpec(_Frozen):
     source: SourceImage | None = None
     """The image an action starts from; ``None`` for text-to-image."""
     strength: float | None = None
-    """How far an image-to-image action may move from ``source`` (0..1)."""
+    """How far an image-to-image action may move from ``source`` (0..1); with ``fix``, how far
+    the repainted regions may."""
     references: tuple[ReferenceImage, ...] = ()
     """Image prompts and style/subject references, in the image store."""
     reference_scales: dict[str, float] = Field(default_factory=dict)
@@ -281,20 +285,26 @@ class GenerationSpec(_Frozen):
     """Vary (Region): the region of ``source`` to repaint (white), same size; the rest is kept."""
     upscale: int | None = None
     """Enlarge ``source`` this many times first; then, with a ``strength``, an img2img pass."""
+    hd: float | None = Field(None, gt=0.0, le=1.0)
+    """HD (hires fix): the strength of the pass that repaints at ``width`` x ``height``, twice
+    the side of the first pass (from a prompt) or of ``source`` (Rerun as HD)."""
+    fix: FixTarget | None = None
+    """Repaint the faces or hands found in the images (or in ``source``: Fix Faces)."""
+    structure: ReferenceImage | None = None
+    """Retexture: the stored image whose edges or depth a ControlNet keeps (weight: its scale)."""
     warnings: tuple[str, ...] = ()
     content_policy: ContentPolicy = "block"
     """What the worker does with images the safety classifier flags; set by the bot from the
     channel the result goes to (``safety.channel_policy``)."""
 
-    @field_validator("references")
+    @field_validator("references", "structure")
     @classmethod
-    def _references_are_stored(
-        cls, references: tuple[ReferenceImage, ...]
-    ) -> tuple[ReferenceImage, ...]:
-        unresolved = [ref.source for ref in references if ref.sha256 is None]
+    def _images_are_stored(cls, images: Any) -> Any:
+        listed = images if isinstance(images, tuple) else (images,) if images else ()
+        unresolved = [ref.source for ref in listed if ref.sha256 is None]
         if unresolved:
             raise ValueError(f"reference images not in the image store: {', '.join(unresolved)}")
-        return references
+        return images
 
     @property
     def steps_run(self) -> int:
@@ -304,6 +314,8 @@ class GenerationSpec(_Frozen):
         if self.kind == "describe" or (self.kind == "upscale" and self.strength is None):
             return 0
         scheduled = self.steps
+        if self.hd is not None and self.source is None:
+            return steps_to_run(scheduled, self.stop) + max(1, int(self.steps * self.hd))
         if self.source is not None:
             strength = 1.0 if self.strength is None else self.strength
             scheduled = min(int(self.steps * strength), self.steps)
@@ -320,7 +332,7 @@ class GenerationSpec(_Frozen):
             return "upscale"
         if self.placement is not None or self.mask is not None:
             return "inpaint"
-        return "img2img"
+        return "fix" if self.fix is not None else "img2img"
 
     @property
     def batch_key(self) -> tuple[object, ...] | None:
@@ -328,6 +340,8 @@ class GenerationSpec(_Frozen):
         None: this job runs alone (image inputs, ``::`` blends, ``--chaos`` and LoRAs are
         per-call state a batch cannot mix)."""
         if self.kind != "txt2img" or self.references or self.blend or self.chaos or self.loras:
+            return None
+        if self.hd is not None or self.fix is not None or self.structure is not None:
             return None
         return (
             self.model,
@@ -346,7 +360,7 @@ def steps_to_run(total: int, stop: int) -> int:
     return max(1, min(total, math.ceil(total * stop / 100)))
 
 
-ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale"})
+ACTION_FIELDS = frozenset({"action", "source", "strength", "placement", "mask", "upscale", "fix"})
 """Spec fields a button action sets itself: what it starts from and how far it may move."""
 _COPIED_FIELDS = tuple(
     name
@@ -367,31 +381,3 @@ _OPTIONAL_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in _RESOLVE
 INHERITED_FIELDS = tuple(name for name in _COPIED_FIELDS if name not in ACTION_FIELDS)
 """Spec fields an action's draft starts from (``positive``/``negative`` come from ``prompt``
 and ``negative_prompt``); seeds and the ``ACTION_FIELDS`` are the action's to set."""
-
-
-class GenerationResult:
-    """What the worker produced for one spec; post-process hooks add to it in place."""
-
-    def __init__(
-        self, spec: GenerationSpec, images: list[Image.Image], texts: Sequence[str] = ()
-    ) -> None:
-        if spec.kind != "describe" and len(images) != len(spec.seeds):
-            raise RuntimeError(
-                f"the generate stage returned {len(images)} images for {len(spec.seeds)} seeds"
-            )
-        self.spec = spec
-        self.images = images
-        self.grid: Image.Image | None = None
-        self.parameters: list[str] = []
-        """Per-image generation parameters (A1111 text), written into each PNG."""
-        self.png_text: dict[str, str] = {}
-        """More PNG text chunks, the same for every image (the typed prompt, the spec)."""
-        self.warnings: list[str] = []
-        """What the user should know about how it was made (e.g. an upscaler fallback)."""
-        self.flagged: list[int] = []
-        """The images (1-based, grid order) the safety classifier flagged."""
-        self.texts = list(texts)
-        """What a /describe job wrote: its prompts."""
-        self.provenance: ContentRecord | None = None
-        """What the PNGs' Content Credentials say; the worker signs them when encoding."""
-        self.gpu_seconds = 0.0

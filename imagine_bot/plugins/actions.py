@@ -100,6 +100,9 @@ class Action:
     edit_prompt: PromptEditing = "never"
     """Whether the press opens the prompt for editing before the job is queued; the edited
     prompt replaces the parent's (``JobPlanner.derive(prompt=...)``)."""
+    form_suffix: str = ""
+    """Added to the prompt the form opens with when it lacks its flag (Custom Zoom's
+    ``--zoom 2``)."""
 
     def applies_to(self, spec: GenerationSpec) -> bool:
         return self.applies(spec)

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from imagine_bot.config import Settings
     from imagine_bot.engine.control import JobControl
     from imagine_bot.engine.gpu.models import ModelRegistry
-    from imagine_bot.engine.spec import DraftSpec, GenerationResult, GenerationSpec, Prompt
+    from imagine_bot.engine.result import GenerationResult
+    from imagine_bot.engine.spec import DraftSpec, GenerationSpec, Prompt
     from imagine_bot.plugins.actions import Action
     from imagine_bot.plugins.flags import Flag, FlagRegistry
 
@@ -56,16 +57,18 @@ def imagine_register_flags(register: Callable[[Flag], None]) -> None:
 
 @hookspec
 @sync_only
-def imagine_register_actions(register: Callable[[Action], None]) -> None:
+def imagine_register_actions(register: Callable[[Action], None], settings: Settings) -> None:
     """Declare the actions behind message buttons by calling ``register(Action(...))``.
 
     Runs once at start-up, in the main thread. An action derives a new job from a finished
     one: its ``prepare`` pre-sets fields of the new draft spec (source image, strength, size,
     seeds...) before the transform hooks run (``JobPlanner.derive``). It says which messages
     it belongs under (a grid, a single image), its button label, and for which specs it
-    applies. A name that is already taken is an error at start-up. Built-in (``actions``):
-    reroll, variation (V1-V4), vary_subtle, vary_strong, upscale_subtle, upscale_creative,
-    zoom_out_2x, zoom_out_1_5x, make_square, pan_left/right/up/down and enhance.
+    applies (``settings`` lets it ask the job's preset, as Retexture asks for a ControlNet).
+    A name that is already taken is an error at start-up. Built-in (``actions``): reroll,
+    variation (V1-V4), vary_subtle, vary_strong, upscale_subtle, upscale_creative,
+    zoom_out_2x, zoom_out_1_5x, make_square, pan_left/right/up/down and enhance; vary_region
+    (``region``), rerun_hd (``hd``), fix_faces (``fix``), retexture (``structure``).
     """
 
 

@@ -27,6 +27,9 @@ BUILTIN_PLUGINS = (
     "prompt_text",
     "loras",
     "aspect",
+    "hd",
+    "fix",
+    "structure",
     "quality",
     "stylize",
     "seed",
@@ -94,11 +97,11 @@ def collect_flags(manager: pluggy.PluginManager) -> FlagRegistry:
     return flags
 
 
-def collect_actions(manager: pluggy.PluginManager) -> ActionRegistry:
+def collect_actions(manager: pluggy.PluginManager, settings: Settings) -> ActionRegistry:
     """Run the action register hooks into a new registry."""
     actions = ActionRegistry()
     try:
-        manager.hook.imagine_register_actions(register=actions.register)
+        manager.hook.imagine_register_actions(register=actions.register, settings=settings)
     except ValueError as exc:
         raise PluginError(f"a plugin registered an action that cannot be used: {exc}") from exc
     return actions

@@ -46,7 +46,7 @@ class JobPlanner:
         self.settings = settings
         self.manager = manager
         self.flags: FlagRegistry = collect_flags(manager)
-        self.actions: ActionRegistry = collect_actions(manager)
+        self.actions: ActionRegistry = collect_actions(manager, settings)
         self._ignored_warnings = {flag.name: flag.ignored_message() for flag in self.flags}
         self.fetcher = fetcher or ImageFetcher(settings.fetch, ImageStore(settings.paths.store))
 
@@ -125,18 +125,23 @@ class JobPlanner:
         return {**kept, **chosen}
 
     async def _fetch_references(self, drafts: list[DraftSpec]) -> None:
-        """Fetch every reference image not yet in the store, once per URL across all jobs."""
-        urls = [ref.source for draft in drafts for ref in draft.references if ref.sha256 is None]
+        """Fetch every reference (and structure) image not yet in the store, once per URL
+        across all jobs."""
+        images = [ref for draft in drafts for ref in (*draft.references, draft.structure) if ref]
+        urls = [ref.source for ref in images if ref.sha256 is None]
         if not urls:
             return
         stored = await self.fetcher.fetch_all(urls)
+
+        def resolved(ref: ReferenceImage) -> ReferenceImage:
+            if ref.sha256 is not None:
+                return ref
+            return ref.model_copy(update={"sha256": stored[ref.source].sha256})
+
         for draft in drafts:
-            draft.references = [
-                ref
-                if ref.sha256 is not None
-                else ref.model_copy(update={"sha256": stored[ref.source].sha256})
-                for ref in draft.references
-            ]
+            draft.references = [resolved(ref) for ref in draft.references]
+            if draft.structure is not None:
+                draft.structure = resolved(draft.structure)
 
     async def derive(
         self,

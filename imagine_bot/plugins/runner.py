@@ -18,7 +18,8 @@ from imagine_bot.engine.gpu.describe import Describer
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.health import WorkerHealth
 from imagine_bot.engine.jobs.pool import share
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec
 
 T = TypeVar("T")
 
@@ -124,6 +125,7 @@ class JobRunner:
     ) -> GenerationResult:
         result = GenerationResult(spec, images)
         result.warnings.extend(control.warnings)
+        result.notes.update(control.notes)
         self.manager.hook.imagine_postprocess(result=result, models=self.models)
         return result
 

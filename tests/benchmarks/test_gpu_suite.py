@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "benchmarks" / "gpu"
-ITEMS = ("gpu_grid", "upscale", "workers")
+ITEMS = ("gpu_grid", "upscale", "postedit", "workers", "gpu_transformers")
 
 
 @pytest.mark.slow
@@ -46,4 +46,5 @@ def test_the_wheel_list_pins_what_the_device_lacks() -> None:
         if "==" in line
     }
     assert {"diffusers", "pydantic", "pydantic-core", "sqlmodel", "sqlalchemy"} <= set(wheels)
+    assert "torchao" in wheels  # engine.dtype = "fp8"
     assert {name: pins.get(name) for name in wheels} == wheels  # the versions CI tests

@@ -121,6 +121,17 @@ def check_upscale(result: Result) -> None:
     assert rows["general_x4v3"]["vs compact"] == 1
 
 
+def check_postedit(result: Result) -> None:
+    rows = {row["job"]: row for row in result["rows"]}
+    assert rows["plain grid"]["images"] == "4x 64x64"
+    assert rows["--hd grid"]["images"] == "4x 128x128"
+    assert rows["Rerun as HD"]["images"] == "1x 128x128"
+    assert rows["Fix Faces"]["images"] == "1x 128x128"
+    assert rows["Vary (Region)"]["images"] == "4x 128x128"
+    assert all(row["GPU-s"] > 0 for row in rows.values())
+    assert result["summary"]["Fix Faces / Vary (Region)"] > 0
+
+
 def check_provenance(result: Result) -> None:
     jobs = [row["job"] for row in result["rows"]]
     assert jobs == ["imagine (created)", "vary_subtle (edited, with parent)"]
@@ -129,7 +140,45 @@ def check_provenance(result: Result) -> None:
         assert row["encode + sign ms"] > row["encode ms"] > 0  # the signatures were made
 
 
+def check_caching(result: Result) -> None:
+    rows = {row["cache"]: row for row in result["rows"]}
+    assert list(rows) == [
+        "off",
+        "first_block 0.08 (FLUX.1 auto)",
+        "first_block 0.12 (FLUX.1 --draft)",
+        "taylorseer 4",
+    ]
+    assert all(row["model"] == "smooth-flux" for row in rows.values())
+    off = rows["off"]
+    # Counted: one transformer call per step, 2 double + 6 single blocks each.
+    assert off["transformer calls per image"] == off["steps"] == 4
+    assert off["blocks run per image"] == 8 * 4 and off["blocks skipped"] == 0
+    # TaylorSeer (interval 4) runs every block on steps 1-3 and skips them on the 4th.
+    taylor = rows["taylorseer 4"]
+    assert taylor["blocks run per image"] == 8 * 3 and taylor["metadata"] == "taylorseer 4"
+    assert taylor["PSNR dB"] < off["PSNR dB"] == float("inf")
+    assert rows["first_block 0.08 (FLUX.1 auto)"]["metadata"] == "first_block 0.08"
+
+
+def check_gpu_transformers(result: Result) -> None:
+    ran = {
+        (row["model"], row["variant"], row.get("images")) for row in result["rows"] if "s" in row
+    }
+    variants = ("diffusers", "ours", "+compile", "+compile +cache")
+    assert ran == {(m, v, n) for m in ("flux1-dev", "zimage") for v in variants for n in (1, 4)}
+    fp8 = [row for row in result["rows"] if row["variant"].endswith("+fp8")]
+    assert len(fp8) == 2 and all(row["note"].startswith("not run: ") for row in fp8)
+    for row in result["rows"]:
+        if row["variant"] == "ours" and "s" in row:
+            assert row["PSNR vs ours dB"] == float("inf")
+    summary = result["summary"]
+    # Counted on the meta device from FLUX.1 [dev]'s config: 28 steps of about 75 TFLOP.
+    assert 1.5 < summary["compute floor s, flux1-dev 1024^2 1 image"] < 3
+
+
 CHECKS: dict[str, Callable[[Result], None]] = {
+    "caching": check_caching,
+    "gpu_transformers": check_gpu_transformers,
     "overhead": check_overhead,
     "grid_batching": check_grid_batching,
     "draft": check_draft,
@@ -142,6 +191,7 @@ CHECKS: dict[str, Callable[[Result], None]] = {
     "defer_latency": check_defer_latency,
     "quota_throughput": check_quota_throughput,
     "upscale": check_upscale,
+    "postedit": check_postedit,
     "provenance": check_provenance,
 }
 

@@ -207,20 +207,18 @@ async def test_a_remix_with_a_new_ratio_makes_images_of_that_ratio(
         assert image.size == (child.spec.width, child.spec.height)
 
 
-async def test_a_prompt_longer_than_the_form_keeps_its_flags(
-    world: World, app: ImagineApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_prompt_longer_than_the_form_keeps_its_flags(world: World, app: ImagineApp) -> None:
     # 6,000 characters (with macros a prompt may be that long); Discord's field holds 4,000.
     text = "a fox in the snow " * 330 + "--ar 3:2 --seed 5 --no blur"
     specs = await app.planner.plan(text)
     (parent,) = await app.service.submit(
         Requester(world.alice.id), specs, interaction_id=1, channel_id=world.channel.id
     )
-    await world.env.restart_bot(ImagineBot(app))  # posts the job, as after a crash
     await finished(app, parent)
-    await world.env.settle()
+    await world.alice.slash(world.channel, "show", job_id=parent.id)  # its grid, with buttons
+    grid = bot_messages(world)[-1]
     await remix_on(world)
-    shown = await world.alice.click(bot_messages(world)[-1], label="V1")
+    shown = await world.alice.click(grid, label="V1")
     edited = prompt_default(shown)
     assert len(edited) <= 4000 and edited.endswith(" --ar 3:2 --seed 5 --no blur")
     assert SHORTENED_LABEL in str(shown.modal)  # the field's label, wherever the layout puts it

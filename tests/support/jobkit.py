@@ -20,7 +20,8 @@ from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.jobs.scheduler import FairScheduler, QueueEntry
 from imagine_bot.engine.jobs.storage import Database, upgrade
 from imagine_bot.engine.jobs.store import JobStore
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, Lane, PromptPart
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec, Lane, PromptPart
 
 
 def make_spec(
@@ -133,6 +134,8 @@ class FakeRunner:
     def __init__(self, gpu_seconds: float = 1.5) -> None:
         self.gpu_seconds = gpu_seconds
         self.fail: dict[str, Exception] = {}
+        self.previews: set[str] = set()
+        """Prompts whose every step comes with a preview."""
         self.started: list[str] = []
         self._open = threading.Event()
         self._open.set()
@@ -156,7 +159,10 @@ class FakeRunner:
     def _generate(self, spec: GenerationSpec, control: JobControl) -> GenerationResult:
         self.started.append(spec.prompt)
         for step in range(1, spec.steps + 1):
-            control.report(step, spec.steps)
+            if spec.prompt in self.previews:
+                control.preview(step, spec.steps, Image.new("RGB", (8, 8)))
+            else:
+                control.report(step, spec.steps)
             while not self._open.wait(0.01):
                 if control.cancelled:
                     break

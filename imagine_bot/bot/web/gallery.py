@@ -1,8 +1,10 @@
 """The gallery: a server's delivered jobs, newest first, a page at a time, behind a signed link.
 
 ``/gallery`` in Discord hands a member a link bound to them and to the channel they asked in;
-the page shows every delivered job of that channel's server (or only theirs), each with a
-thumbnail, the prompt as typed, the seed, the model and a button that copies the prompt.
+the page shows the delivered jobs of that server's channels they may read (or only theirs),
+each with a thumbnail, the prompt as typed, the seed, the model and a button that copies the
+prompt. Jobs of age-restricted channels appear only through a link made in one; a flagged
+job's thumbnail is blurred into blocks, behind a spoiler cover.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -27,6 +30,10 @@ from imagine_bot.engine.spec import JobState
 PAGE = "gallery"
 PER_PAGE = 24
 THUMBNAIL_SIDE = 384
+MAX_PAGE = 1_000_000
+SCOPE_REUSE_S = 60.0
+FLAGGED_BLOCKS = 8
+"""A flagged job's thumbnail is this many blocks of colour across."""
 SPOILER_ATTRIBUTES = "class='job spoiler' title='Flagged by the content filter: click to show'"
 
 
@@ -38,19 +45,21 @@ class GalleryScope:
     channel_ids: frozenset[int]
 
 
-ScopeOf = Callable[[int], GalleryScope | None]
-"""The server of a channel id, None when the bot no longer sees that channel."""
+ScopeOf = Callable[[int, int], Awaitable[GalleryScope | None]]
+"""What a link made in a channel (id) shows its member (id) now; None when the bot no longer
+sees that channel or the member may no longer read it."""
 
 
 class GalleryPages:
     def __init__(self, scope_of: ScopeOf) -> None:
         self._scope_of = scope_of
+        self._recent: dict[tuple[int, int], tuple[float, GalleryScope]] = {}
         self.routes = web.RouteTableDef()
         self.routes.get(f"/{PAGE}/{{token}}")(self.page)
         self.routes.get(f"/{PAGE}/{{token}}/{{job_id:[0-9a-f]{{32}}}}.jpg")(self.thumbnail)
 
     async def page(self, request: web.Request) -> web.Response:
-        link, scope = self._open(request)
+        link, scope = await self._open(request)
         mine = request.query.get("mine") == "1"
         number = _page_number(request.query.get("page", "1"))
         app = request.app[SERVER].app
@@ -66,7 +75,7 @@ class GalleryPages:
         return web.Response(text=body, content_type="text/html", headers=_PRIVATE)
 
     async def thumbnail(self, request: web.Request) -> web.Response:
-        _, scope = self._open(request)
+        _, scope = await self._open(request, recent=True)
         job = await request.app[SERVER].app.service.job(request.match_info["job_id"])
         if (
             job is None
@@ -75,14 +84,26 @@ class GalleryPages:
         ):
             raise web.HTTPNotFound(text="No such image in this gallery.")
         path = job.grid_path if job.grid_path is not None else job.image_paths[0]
-        data = await asyncio.to_thread(_thumbnail_jpeg, path)
+        data = await asyncio.to_thread(_thumbnail_jpeg, path, bool(job.flagged))
         return web.Response(body=data, content_type="image/jpeg", headers=_PRIVATE)
 
-    def _open(self, request: web.Request) -> tuple[Link, GalleryScope]:
+    async def _open(
+        self, request: web.Request, *, recent: bool = False
+    ) -> tuple[Link, GalleryScope]:
+        """The link and what it shows now; ``recent``: or as of a page opened in the last
+        ``SCOPE_REUSE_S`` (a page's thumbnails would otherwise ask Discord once each)."""
         link = request.app[SERVER].links.verify(request.match_info["token"], PAGE)
-        scope = self._scope_of(link.channel_id)
+        key = (link.channel_id, link.member_id)
+        now = time.monotonic()
+        known = self._recent.get(key)
+        if recent and known is not None and now - known[0] < SCOPE_REUSE_S:
+            return link, known[1]
+        scope = await self._scope_of(*key)
+        self._recent = {k: v for k, v in self._recent.items() if now - v[0] < SCOPE_REUSE_S}
+        if scope is not None:
+            self._recent[key] = (now, scope)
         if scope is None:
-            raise BadLink("The bot no longer sees the server this link was made in.")
+            raise BadLink("You can no longer read the channel this link was made in.")
         return link, scope
 
 
@@ -155,15 +176,22 @@ def _nav_link(token: str, mine: bool, number: int, label: str, *, current: bool 
 
 
 def _page_number(text: str) -> int:
-    try:
-        return max(1, int(text))
-    except ValueError:
-        raise web.HTTPBadRequest(text="The page number must be a whole number.") from None
+    """A page number from 1 to ``MAX_PAGE`` (past that the offset overflows SQLite's
+    integers); else a 400."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        raise web.HTTPBadRequest(text=f"The page number must be a whole number up to {MAX_PAGE:,}.")
+    return int(text)
 
 
-def _thumbnail_jpeg(path: Path) -> bytes:
+def _thumbnail_jpeg(path: Path, flagged: bool) -> bytes:
+    """A JPEG preview; of a flagged job, only a few blocks of colour, so the page's spoiler
+    cover hides nothing that the image's own address shows."""
     with Image.open(path) as image:
         image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=85)
+        preview: Image.Image = image.convert("RGB")
+    if flagged:
+        blocks = preview.reduce(max(max(preview.size) // FLAGGED_BLOCKS, 1))
+        preview = blocks.resize(preview.size, Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    preview.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()

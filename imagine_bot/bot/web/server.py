@@ -10,6 +10,7 @@ without a traceback.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -118,11 +119,21 @@ class WebServer:
         except web.HTTPException:
             raise
         except Exception:
-            log.exception("web request %s %s failed", request.method, request.path)
+            log.exception("web request %s %s failed", request.method, logged_path(request))
             return plain_page("Error", "Something went wrong on the server; try again.", 500)
 
 
 SERVER = web.AppKey("server", WebServer)
+
+
+def logged_path(request: web.Request) -> str:
+    """The path with its link token replaced by a short hash: a logged token would let
+    whoever reads the logs act as the member until it expires."""
+    token = request.match_info.get("token")
+    if not token:
+        return request.path
+    digest = hashlib.sha256(token.encode()).hexdigest()[:12]
+    return request.path.replace(token, f"<link {digest}>")
 
 
 def plain_page(title: str, message: str, status: int = 200) -> web.Response:

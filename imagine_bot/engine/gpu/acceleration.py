@@ -10,6 +10,8 @@ Each knob is a setting in ``[engine]`` whose ``"auto"`` value is decided here, p
 | cpu_offload      | model offload when the weights take more     | off (ignored,     |
 |                  | than half the GPU's memory                   | with a warning)   |
 | compile          | off unless set; mode max-autotune (no graphs)| off unless set    |
+|                  | (transformers: each repeated block)          |                   |
+| dtype "fp8"      | float8 linear layers (torchao), sm 8.9+      | refused           |
 | VAE slice / tile | above the pixel thresholds, on every device  | same              |
 
 bfloat16 rather than float16 on GPUs that have it: the same tensor-core speed, and SDXL's VAE
@@ -26,7 +28,9 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
 
-from imagine_bot.config.settings import EngineSettings
+from imagine_bot.config.engine import EngineSettings
+from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.gpu.fp8 import check_fp8_device, quantize_fp8
 from imagine_bot.engine.spec import GRID_SIZE
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ class DeviceTraits:
     """Bytes of accelerator memory; ``None`` where models live in host memory."""
     bf16: bool = False
     """Whether the device runs bfloat16 at full speed."""
+    capability: tuple[int, int] | None = None
+    """A CUDA GPU's compute capability (float8 tensor cores from 8.9)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class Acceleration:
     total_memory: int | None
     compile: bool
     compile_mode: str
+    fp8: bool = False
+    """The denoiser's linear layers in float8 (``fp8.py``); ``dtype`` is then bfloat16."""
 
 
 def probe_device(device: torch.device) -> DeviceTraits:
@@ -75,7 +83,12 @@ def probe_device(device: torch.device) -> DeviceTraits:
         index = device.index if device.index is not None else torch.cuda.current_device()
         properties = torch.cuda.get_device_properties(index)
         # Ampere (compute capability 8) and later run bfloat16 on tensor cores.
-        return DeviceTraits(device, properties.total_memory, properties.major >= 8)
+        return DeviceTraits(
+            device,
+            properties.total_memory,
+            properties.major >= 8,
+            (properties.major, properties.minor),
+        )
     return DeviceTraits(device)
 
 
@@ -83,7 +96,10 @@ def plan_acceleration(engine: EngineSettings, traits: DeviceTraits) -> Accelerat
     """Decide every ``"auto"`` setting for the device described by ``traits``."""
     device = traits.device
     on_gpu = device.type == "cuda"
-    if engine.dtype != "auto":
+    if engine.dtype == "fp8":
+        check_fp8_device(device, traits.capability)
+        dtype = torch.bfloat16
+    elif engine.dtype != "auto":
         dtype = DTYPES[engine.dtype]
     elif device.type == "cpu":
         dtype = torch.float32
@@ -115,6 +131,7 @@ def plan_acceleration(engine: EngineSettings, traits: DeviceTraits) -> Accelerat
         total_memory=traits.total_memory,
         compile=engine.compile,
         compile_mode=compile_mode,
+        fp8=engine.dtype == "fp8",
     )
 
 
@@ -141,6 +158,13 @@ def accelerate(pipeline: DiffusionPipeline, plan: Acceleration) -> None:
     else:
         pipeline.to(plan.device)
 
+    if plan.fp8 and denoiser is not None:
+        if getattr(denoiser, "is_quantized", False):
+            raise UserError(
+                'engine.dtype = "fp8" quantises the transformer, which this model already loads '
+                "quantised (its preset's quantize); use one or the other."
+            )
+        quantize_fp8(denoiser)
     if plan.compile and denoiser is not None:
         if plan.device.type == "cuda":
             # From diffusers' guide to fast SDXL inference: 1x1 convolutions as matmuls, and
@@ -148,8 +172,33 @@ def accelerate(pipeline: DiffusionPipeline, plan: Acceleration) -> None:
             inductor = torch._inductor.config
             inductor.conv_1x1_as_mm = True
             inductor.coordinate_descent_tuning = True
-        # In place: the UNet keeps its class, so the pipeline and ``from_pipe`` still accept it.
-        denoiser.compile(mode=plan.compile_mode)
+        if getattr(pipeline, "transformer", None) is denoiser:
+            compile_blocks(denoiser, plan.compile_mode)
+        else:
+            # In place: the UNet keeps its class, so the pipeline and ``from_pipe`` accept it.
+            denoiser.compile(mode=plan.compile_mode)
+
+
+def compile_blocks(transformer: torch.nn.Module, mode: str) -> int:
+    """Regional compilation: each repeated block's ``forward`` through ``torch.compile``.
+
+    The blocks of one class share their compiled code, so compiling takes one block's time
+    (under a minute, where the whole transformer takes minutes) and a new image size
+    recompiles only that. Like diffusers' ``compile_repeated_blocks``, over the classes of the
+    model's ``_repeated_blocks``, but compiling ``forward`` rather than the module call: the
+    step cache's hooks (``step_cache.py``) wrap ``forward`` per job, and would otherwise be
+    traced into the graph and recompile it for every job. Returns the blocks compiled.
+    """
+    names = set(getattr(transformer, "_repeated_blocks", ()) or ())
+    blocks = [module for module in transformer.modules() if type(module).__name__ in names]
+    if not blocks:
+        raise UserError(
+            f"{type(transformer).__name__} names no repeated blocks to compile; set "
+            "engine.compile = false for this model."
+        )
+    for block in blocks:
+        block.forward = torch.compile(block.forward, mode=mode)
+    return len(blocks)
 
 
 def offload_for(pipeline: DiffusionPipeline, plan: Acceleration) -> Offload:
@@ -170,23 +219,30 @@ def offload_for(pipeline: DiffusionPipeline, plan: Acceleration) -> Offload:
 
 
 def install_vae_policy(vae: Any, slice_above: int, tile_above: int) -> None:
-    """Decode large batches one image at a time and large images in tiles.
+    """Encode and decode large batches one image at a time and large images in tiles.
 
-    Both trade a little speed for a much lower memory peak, so they switch on per decode, from
+    Both trade a little speed for a much lower memory peak, so they switch on per call, from
     its size: slicing when the batch has more than ``slice_above`` pixels, tiling when one
     image has more than ``tile_above`` (0 turns either off). Tiles are the VAE's native size.
+    Encoding matters for image-to-image at large sizes (HD, Upscale (Creative)).
     """
-    decode = vae.decode
+    decode, encode = vae.decode, vae.encode
     scale = 2 ** (len(getattr(vae.config, "block_out_channels", (0,) * 4)) - 1)
 
-    def decode_with_policy(latents: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-        image_pixels = latents.shape[-1] * latents.shape[-2] * scale * scale
-        batch = latents.shape[0]
+    def choose(batch: int, image_pixels: int) -> None:
         vae.use_slicing = batch > 1 and 0 < slice_above < image_pixels * batch
         vae.use_tiling = 0 < tile_above < image_pixels
+
+    def decode_with_policy(latents: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        choose(latents.shape[0], latents.shape[-1] * latents.shape[-2] * scale * scale)
         return decode(latents, *args, **kwargs)
 
+    def encode_with_policy(images: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        choose(images.shape[0], images.shape[-1] * images.shape[-2])
+        return encode(images, *args, **kwargs)
+
     vae.decode = decode_with_policy
+    vae.encode = encode_with_policy
 
 
 def warm_up(pipeline: DiffusionPipeline, width: int, height: int, **inputs: Any) -> None:

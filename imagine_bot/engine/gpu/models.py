@@ -26,6 +26,7 @@ from huggingface_hub.utils.tqdm import enable_progress_bars as enable_hub_progre
 
 from imagine_bot.config import ModelPreset, Settings
 from imagine_bot.config.settings import SchedulerName
+from imagine_bot.config.structure import StructureSettings
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.gpu import acceleration
 from imagine_bot.engine.gpu.checkpoints import load_pipeline
@@ -34,11 +35,13 @@ from imagine_bot.engine.gpu.families import Family, UnknownFamily, family_of
 from imagine_bot.engine.gpu.ip_adapter import ImagePromptAdapter
 from imagine_bot.engine.gpu.tiny import ensure_builtin, is_builtin
 from imagine_bot.engine.images.store import ImageStore
-from imagine_bot.engine.spec import GRID_SIZE, GenerationSpec
+from imagine_bot.engine.spec import GRID_SIZE, FixTarget, GenerationSpec
 
 if TYPE_CHECKING:
     from imagine_bot.engine.gpu.safety import ContentClassifier
+    from imagine_bot.engine.gpu.structure import DepthEstimator
     from imagine_bot.engine.gpu.upscale import Upscaler
+    from imagine_bot.engine.images.detectors import Detector
 
 SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     # every name of config.settings.SCHEDULERS but "default", the pipeline's own
@@ -81,6 +84,9 @@ class ModelRegistry:
         self._variants: dict[tuple[str, Variant], DiffusionPipeline] = {}
         self._upscaler: Upscaler | None = None
         self._classifier: ContentClassifier | None = None
+        self._detectors: dict[FixTarget, Detector] = {}
+        self._controlnets: dict[str, DiffusionPipeline] = {}
+        self._depth: dict[str, DepthEstimator] = {}
         self._owner: int | None = None
         # Loading bars from the libraries would interleave with ours and with the bot's logs;
         # transformers also turns off the hub's, which show a (rare, long) download's progress.
@@ -201,6 +207,41 @@ class ModelRegistry:
 
             self._classifier = ContentClassifier(self.settings.safety, self.device)
         return self._classifier
+
+    def detector(self, target: FixTarget) -> Detector:
+        """What finds ``target`` regions for Fix Faces; a YOLO model stays resident."""
+        if target not in self._detectors:
+            from imagine_bot.engine.images.detectors import detector_for
+
+            self._detectors[target] = detector_for(target, self.settings.fix, str(self.device))
+        return self._detectors[target]
+
+    def controlnet_pipeline(self, name: str) -> tuple[DiffusionPipeline, StructureSettings]:
+        """Preset ``name``'s pipeline with its ControlNet (``structure``) and those settings:
+        the family's ControlNet pipeline made once with ``from_pipe`` (shared weights)."""
+        settings = self.presets[name].structure
+        if settings is None:
+            raise UserError(
+                f"The model {name!r} has no ControlNet (models.{name}.structure in the "
+                "settings), so it cannot keep a picture's structure."
+            )
+        if name not in self._controlnets:
+            from imagine_bot.engine.gpu.structure import with_controlnet
+
+            base, family = self.pipeline(name), self.family(name)
+            with LOADING:
+                pipeline = with_controlnet(base, family, name, settings, self.dtype, self.device)
+            self._controlnets[name] = pipeline
+        return self._controlnets[name], settings
+
+    def depth_estimator(self, source: str) -> DepthEstimator:
+        """The depth-estimation model of Retexture's depth control images, resident once used."""
+        if source not in self._depth:
+            from imagine_bot.engine.gpu.structure import DepthEstimator
+
+            with LOADING:
+                self._depth[source] = DepthEstimator(source, self.device)
+        return self._depth[source]
 
     def loaded(self, name: str) -> bool:
         """Whether preset ``name``'s pipeline is resident (readable from any thread)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -24,6 +25,7 @@ from imagine_bot.engine.gpu.loras import applied_loras
 from imagine_bot.engine.gpu.previews import preview_image
 from imagine_bot.engine.gpu.seamless import seamless
 from imagine_bot.engine.gpu.soundness import BlankImages, blank, vae_in_float32
+from imagine_bot.engine.gpu.step_cache import StepCache, applied_step_cache, choose_step_cache
 from imagine_bot.engine.spec import GenerationSpec, steps_to_run
 
 if TYPE_CHECKING:
@@ -68,11 +70,29 @@ def call_pipeline(
 ) -> list[Image.Image]:
     """The pipeline call itself, with its scheduler (already fresh), text and step hooks.
 
-    Images that come back black (NaN latents turn black when converted: an fp16 VAE that
-    overflowed, a broken checkpoint) are made once more with the VAE in float32; black again,
-    the job fails with ``BlankImages`` rather than deliver them.
+    The transformer runs with the job's step cache, if any (``step_cache.choose_step_cache``),
+    attached for each pipeline call only. Images that come back black (NaN latents turn black
+    when converted: an fp16 VAE that overflowed, a broken checkpoint) are made once more with
+    the VAE in float32; black again, the job fails with ``BlankImages`` rather than deliver
+    them.
     """
-    images = _call(pipeline, spec, models, text, hooks, **inputs)
+    cache = choose_step_cache(models.settings.engine, models.device, hooks.family, spec, hooks.warn)
+    if cache is not None:
+        for control in hooks.controls:
+            control.note("Step cache", str(cache))
+    return _checked_call(pipeline, spec, models, text, hooks, cache, **inputs)
+
+
+def _checked_call(
+    pipeline: DiffusionPipeline,
+    spec: GenerationSpec,
+    models: ModelRegistry,
+    text: TextConditioning,
+    hooks: StepHooks,
+    cache: StepCache | None,
+    **inputs: Any,
+) -> list[Image.Image]:
+    images = _call(pipeline, spec, models, text, hooks, cache, **inputs)
     if not blank(images):
         return images
     scheduler = pipeline.scheduler
@@ -83,7 +103,7 @@ def call_pipeline(
                 "full precision."
             )
             pipeline.scheduler = type(scheduler).from_config(scheduler.config)
-            images = _call(pipeline, spec, models, text, hooks, **inputs)
+            images = _call(pipeline, spec, models, text, hooks, cache, **inputs)
     if blank(images):
         raise BlankImages(spec.model, retried_in_float32=upcast)
     return images
@@ -95,12 +115,14 @@ def _call(
     models: ModelRegistry,
     text: TextConditioning,
     hooks: StepHooks,
+    cache: StepCache | None,
     **inputs: Any,
 ) -> list[Image.Image]:
     hooks.tap(pipeline.scheduler)
     # From an image, diffusers runs int(steps x strength) steps: at least one, or it fails.
     steps = max(spec.steps, math.ceil(1 / inputs.get("strength", 1.0)))
     with (
+        applied_step_cache(pipeline, cache),
         seamless(pipeline, enabled=spec.tile),
         models.image_prompts(pipeline, spec) as reference_inputs,
     ):
@@ -142,6 +164,8 @@ class StepHooks:
     ) -> None:
         self.spec = spec
         self.control = control
+        self.controls: Sequence[JobControl] = [control]
+        """Every job the call makes images for (one, or a batch's)."""
         self.text = text
         self.family = family
         self.format: LatentFormat | None = family.preview
@@ -241,6 +265,10 @@ class StepHooks:
     @property
     def cancelled(self) -> bool:
         return self.control.cancelled
+
+    def warn(self, message: str) -> None:
+        for control in self.controls:
+            control.warn(message)
 
     def _anneal(
         self, pipeline: DiffusionPipeline, embeds: torch.Tensor, progress: float

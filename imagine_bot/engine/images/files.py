@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagine_bot.engine.images.store import png_bytes, write_atomically
-from imagine_bot.engine.spec import GenerationResult
+from imagine_bot.engine.result import GenerationResult
 
 
 @dataclass(frozen=True)

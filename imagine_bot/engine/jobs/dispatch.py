@@ -233,7 +233,11 @@ class Dispatcher:
                 event = None
             elif isinstance(outcome, JobCancelled):
                 record = await self._db(
-                    self.store.finish_unsuccessful, job_id, JobState.CANCELLED, "Cancelled."
+                    self.store.finish_unsuccessful,
+                    job_id,
+                    JobState.CANCELLED,
+                    "Cancelled.",
+                    active.control.seconds_if_cancelled(),
                 )
                 event = CancelledEvent(record)
             elif isinstance(outcome, WorkerLost):

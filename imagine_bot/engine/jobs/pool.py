@@ -16,7 +16,8 @@ from typing import Protocol, runtime_checkable
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.images.files import result_pngs
 from imagine_bot.engine.images.store import ImageStore
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec
 
 Runner = Callable[[GenerationSpec, JobControl], Future[GenerationResult]]
 """Runs one spec on a GPU worker thread: ``JobRunner.submit`` (or a test's fake)."""

@@ -64,9 +64,11 @@ class JobRecord:
     reserved_seconds: float
     """GPU-seconds held from the member's budget while the job is pending (lane price included)."""
     gpu_seconds: float | None
-    """Measured on the worker; set once the job succeeded."""
+    """Measured on the worker; set once the job succeeded (or was cancelled after a preview:
+    the time it had run)."""
     charged_seconds: float | None
-    """What the member paid: ``gpu_seconds`` times the lane's price; None until it succeeded."""
+    """What the member paid: ``gpu_seconds`` times the lane's price; None until it succeeded
+    (or was cancelled after a preview)."""
     error: str | None
     """Why it failed, was cancelled or could not be delivered, in words for the member."""
     warnings: tuple[str, ...]

@@ -237,14 +237,17 @@ class JobStore:
             session.add(row)
             return self._record(row)
 
-    def finish_unsuccessful(self, job_id: str, state: JobState, error: str) -> JobRecord:
-        """End a pending job as failed or cancelled and give its reserved time back."""
+    def finish_unsuccessful(
+        self, job_id: str, state: JobState, error: str, gpu_seconds: float = 0.0
+    ) -> JobRecord:
+        """End a pending job as failed or cancelled and give its reserved time back, less
+        ``gpu_seconds`` (a cancelled job whose previews the member saw) charged."""
         if state not in (JobState.FAILED, JobState.CANCELLED):
             raise ValueError(f"not an unsuccessful state: {state}")
         with self.db.write() as session:
             row = job_or_fail(session, job_id)
             if row.state in _PENDING:
-                self._end(session, row, state, error)
+                self._end(session, row, state, error, gpu_seconds)
             return self._record(row)
 
     def requeue(self, job_id: str) -> JobRecord:
@@ -316,9 +319,15 @@ class JobStore:
                 raise UserError(f"This job has already {done.get(row.state, 'finished')}.")
             return self._record(row)
 
-    def _end(self, session: Session, row: JobRow, state: JobState, error: str) -> None:
+    def _end(
+        self, session: Session, row: JobRow, state: JobState, error: str, gpu_seconds: float = 0.0
+    ) -> None:
         now = self.clock()
-        self.ledger.release(session, row, now)
+        if gpu_seconds > 0 and row.state == JobState.RUNNING:
+            row.gpu_seconds = gpu_seconds
+            row.charged_ms = self.ledger.charge(session, row, gpu_seconds, now)
+        else:
+            self.ledger.release(session, row, now)
         row.state = state
         row.finished_at = now
         row.error = error

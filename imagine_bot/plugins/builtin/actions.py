@@ -248,6 +248,7 @@ BUILTIN_ACTIONS = (
         title="Zoomed Out",
         help="zoom out by a factor from 1 to 2 (--zoom), with the prompt to edit",
         edit_prompt="always",
+        form_suffix="--zoom 2",
     ),
     Action(
         "make_square",

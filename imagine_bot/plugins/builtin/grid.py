@@ -5,7 +5,7 @@ result.
 """
 
 from imagine_bot.engine.images.grid import make_grid
-from imagine_bot.engine.spec import GenerationResult
+from imagine_bot.engine.result import GenerationResult
 from imagine_bot.plugins import hookimpl
 
 __all__ = ["make_grid"]

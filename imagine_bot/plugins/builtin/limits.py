@@ -11,11 +11,12 @@ SIZE_MULTIPLE = 8
 
 @hookimpl(trylast=True)
 def imagine_validate(spec: GenerationSpec, settings: Settings) -> None:
-    if spec.kind == "upscale" and spec.strength is None:
-        # No diffusion, only the upscaler, which has a limit of its own.
+    if spec.kind == "fix" or (spec.kind == "upscale" and spec.strength is None):
+        # No diffusion at this size: the upscaler, or Fix Faces, which repaints crops at the
+        # model's size; the upscaler's limit is what an image on this server may be.
         if spec.width * spec.height > settings.upscale.max_pixels:
             raise UserError(
-                f"An upscaled image of {spec.width}x{spec.height} would be larger than this "
+                f"An image of {spec.width}x{spec.height} would be larger than this "
                 f"server allows ({settings.upscale.max_pixels:,} pixels)."
             )
         return

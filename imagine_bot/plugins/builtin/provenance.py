@@ -9,7 +9,8 @@ from imagine_bot import __version__
 from imagine_bot.engine.images.store import ImageStore
 from imagine_bot.engine.provenance.credentials import signing_credentials
 from imagine_bot.engine.provenance.manifest import ContentRecord, ParentImage
-from imagine_bot.engine.spec import GenerationResult, SourceImage
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import SourceImage
 from imagine_bot.plugins import hookimpl
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.errors import ContentBlocked, UserError
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec
 from imagine_bot.plugins import hookimpl
 from imagine_bot.plugins.wordlist import word_list
 

@@ -11,7 +11,7 @@ import torch
 from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
 
 from imagine_bot.config import Settings, SettingsError, load_settings
-from imagine_bot.config.settings import EngineSettings
+from imagine_bot.config.engine import EngineSettings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.gpu.acceleration import (
     DeviceTraits,
@@ -151,6 +151,13 @@ def test_the_vae_slices_and_tiles_above_the_thresholds(test_env: dict[str, str])
         torch.randn(4, 4, 8, 8, generator=torch.Generator().manual_seed(1)), return_dict=False
     )[0]
     assert torch.allclose(sliced, whole, atol=1e-5)
+    # encoding (image-to-image, HD) follows the same rule, measured in image pixels
+    with torch.no_grad():
+        vae.encode(torch.zeros(1, 3, 128, 128))
+    assert (vae.use_slicing, vae.use_tiling) == (False, True)
+    with torch.no_grad():
+        vae.encode(torch.zeros(2, 3, 64, 64))
+    assert (vae.use_slicing, vae.use_tiling) == (False, False)
 
     never = loaded(test_env, vae_slice_above="0", vae_tile_above="0").vae
     with torch.no_grad():

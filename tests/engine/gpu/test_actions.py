@@ -22,8 +22,8 @@ from imagine_bot.engine.gpu.upscale.upscaler import NO_WEIGHTS_WARNING
 from imagine_bot.engine.images.fetch import ImageFetcher
 from imagine_bot.engine.images.outpaint import keep_alpha
 from imagine_bot.engine.images.store import ImageStore
+from imagine_bot.engine.result import GenerationResult
 from imagine_bot.engine.spec import (
-    GenerationResult,
     GenerationSpec,
     ReferenceImage,
     SourceImage,
@@ -87,6 +87,9 @@ def test_the_builtin_actions_and_where_their_buttons_go(planner: JobPlanner) -> 
         "pan_down",
         "enhance",
         "vary_region",
+        "rerun_hd",
+        "fix_faces",
+        "retexture",
     ]
     assert actions["variation"].per_image and actions["variation"].label == "V"
     assert actions["upscale_subtle"].label == "Upscale (Subtle)"

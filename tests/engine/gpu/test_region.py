@@ -14,7 +14,8 @@ from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.images.masks import read_mask
 from imagine_bot.engine.images.region import prepare_region
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, SourceImage
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner

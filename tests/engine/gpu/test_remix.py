@@ -11,8 +11,10 @@ from PIL import Image
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.spec import GenerationResult, GenerationSpec, SourceImage
+from imagine_bot.engine.result import GenerationResult
+from imagine_bot.engine.spec import GenerationSpec, SourceImage
 from imagine_bot.plugins.builtin.actions import diffusion_size
+from imagine_bot.plugins.builtin.aspect import size_for_ratio
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.planner import JobPlanner
 from imagine_bot.plugins.runner import JobRunner
@@ -54,6 +56,15 @@ async def test_the_edited_prompt_reaches_the_derived_spec(
     assert (edited.width, edited.height) == diffusion_size(parent.width, parent.height, 10**9)
     assert edited.guidance == parent.guidance  # --s 250 kept
     assert edited.lane == "fast"  # --relax was edited out
+
+
+async def test_a_variation_with_an_edited_ratio_is_reframed_to_it(
+    planner: JobPlanner, parent: GenerationSpec, settings: Settings
+) -> None:
+    tall = await derive_one(planner, parent, "variation", "a red fox in snow --ar 2:3")
+    preset = settings.models[parent.model]
+    assert (tall.width, tall.height) == size_for_ratio("2:3", preset.pixel_area)
+    assert tall.flags["ar"] == "2:3" and not tall.warnings
 
 
 async def test_an_edited_reroll_follows_the_edited_flags(

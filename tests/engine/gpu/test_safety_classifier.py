@@ -14,7 +14,7 @@ from imagine_bot.engine.control import JobControl
 from imagine_bot.engine.errors import ContentBlocked, UserError
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.safety import ContentClassifier
-from imagine_bot.engine.spec import GenerationResult
+from imagine_bot.engine.result import GenerationResult
 from imagine_bot.plugins.builtin.safety import imagine_postprocess
 from imagine_bot.plugins.manager import build_plugin_manager
 from imagine_bot.plugins.runner import JobRunner

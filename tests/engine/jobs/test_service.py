@@ -289,6 +289,19 @@ async def test_cancel_a_running_job_stops_it_and_refunds_it(harness: Harness) ->
     assert (status.used, status.held, status.left) == (0.0, 0.0, 100.0)
 
 
+async def test_cancel_after_a_preview_charges_the_time_used(harness: Harness) -> None:
+    harness.runner.previews.add("test 1")
+    with harness.runner.hold():
+        (job,) = await harness.service.submit(ALICE, [make_spec(1, steps=50)])
+        await harness.until(lambda: harness.of(ProgressEvent, job.id))
+        cancelled = await harness.service.cancel(job.id, ALICE.user_id)
+    assert cancelled.state == JobState.CANCELLED
+    assert harness.of(ProgressEvent, job.id)[0].preview is not None
+    status = await harness.service.quota_status(ALICE)
+    assert status.used > 0 and status.held == 0.0
+    assert cancelled.charged_seconds and cancelled.gpu_seconds
+
+
 async def test_a_failed_job_is_refunded_with_a_plain_message(harness: Harness) -> None:
     harness.runner.fail["test 1"] = RuntimeError("CUDA error: device-side assert")
     harness.runner.fail["test 2"] = UserError("That image cannot be read.")

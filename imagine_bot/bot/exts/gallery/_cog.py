@@ -1,4 +1,5 @@
-"""The /gallery command, and which channels make up the server a gallery link shows."""
+"""The /gallery command, and which channels a gallery link shows: those of the server its
+member may read, checked when the link is made and again each time it opens."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class Gallery(commands.Cog):
             refusal = "The gallery shows a server's images: use /gallery in a server."
         elif not settings.web.enabled:
             refusal = "This bot's web server is switched off (web.enabled), so it has no gallery."
+        elif await scope_of(self.bot)(interaction.channel_id or 0, interaction.user.id) is None:
+            refusal = "The gallery needs a channel you can read the history of: try another."
         if refusal is not None:
             await interaction.followup.send(refusal, ephemeral=True)
             return
@@ -48,13 +51,41 @@ class Gallery(commands.Cog):
 
 
 def scope_of(bot: ImagineBot) -> ScopeOf:
-    """The server of a channel, from the bot's cache: its text channels and active threads."""
+    """The channels of a link's server that its member may read now (Discord's permissions,
+    from the bot's cache), age-restricted ones only when the link was made in one."""
 
-    def scope(channel_id: int) -> GalleryScope | None:
-        guild = getattr(bot.get_channel(channel_id), "guild", None)
+    async def scope(channel_id: int, member_id: int) -> GalleryScope | None:
+        origin = bot.get_channel(channel_id)
+        guild = getattr(origin, "guild", None)
         if not isinstance(guild, discord.Guild):
             return None
-        ids = {channel.id for channel in guild.channels} | {thread.id for thread in guild.threads}
-        return GalleryScope(guild.name, frozenset(ids))
+        member = guild.get_member(member_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(member_id)
+            except (discord.NotFound, discord.Forbidden):
+                return None
+        adult = _age_restricted(origin)
+        places: list[discord.abc.GuildChannel | discord.Thread] = [*guild.channels]
+        # A private thread's readers are its members, which permissions do not say.
+        places += [thread for thread in guild.threads if not thread.is_private()]
+        readable = frozenset(
+            place.id
+            for place in places
+            if _may_read(place, member) and (adult or not _age_restricted(place))
+        )
+        if channel_id not in readable:
+            return None
+        return GalleryScope(guild.name, readable)
 
     return scope
+
+
+def _may_read(place: discord.abc.GuildChannel | discord.Thread, member: discord.Member) -> bool:
+    permissions = place.permissions_for(member)
+    return permissions.view_channel and permissions.read_message_history
+
+
+def _age_restricted(channel: object) -> bool:
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from imagine_bot.bot.access import answer_if_refused
 from imagine_bot.bot.messages import fit
 from imagine_bot.bot.preferences import REMIX, STYLIZE_LEVELS
 from imagine_bot.config.names import PRESET_NAME
@@ -49,6 +50,10 @@ class SettingButton(
     ) -> SettingButton:
         assert isinstance(item, discord.ui.Button)
         return cls(match["key"], match["value"], item.label or "", False, 0)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """The panel obeys the allowed servers and channels like the commands do."""
+        return await answer_if_refused(interaction)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         # The panel's own cog holds the app: the one way in from a DynamicItem's press.

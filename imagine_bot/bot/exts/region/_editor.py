@@ -20,7 +20,7 @@ import discord
 from aiohttp import web
 
 from imagine_bot.bot import messages
-from imagine_bot.bot.access import may_press, role_ids
+from imagine_bot.bot.access import may_press, refusal_at, role_ids
 from imagine_bot.bot.jobs.desk import source_image
 from imagine_bot.bot.web.links import BadLink, Link
 from imagine_bot.engine.errors import UserError
@@ -157,6 +157,12 @@ class RegionEditor:
         if job is None or source is None:
             raise BadLink("That image is no longer stored on this server.")
         channel, member = await self._place(link)
+        guild = getattr(channel, "guild", None)
+        refusal = refusal_at(
+            self.bot.app.settings.discord, None if guild is None else guild.id, link.channel_id
+        )
+        if refusal is not None:  # the channel rules changed since the link was made
+            raise BadLink(refusal)
         if not may_press(self.bot.app.settings.discord, member, job.owner_id):
             raise BadLink("This link is for another member's image, which only they can vary.")
         return Visit(link, job, source, member, channel)

@@ -33,7 +33,6 @@ MAX_PROMPT = 4000
 MAX_TITLE = 45
 SHORTENED_LABEL = "Prompt (text shortened to fit; flags kept)"
 """At most 45 characters, Discord's limit for a field's label."""
-CUSTOM_ZOOM_DEFAULT = "--zoom 2"
 
 
 async def open_prompt_form(
@@ -65,8 +64,8 @@ def prompt_form(bot: ImagineBot, action: Action, parent: JobRecord, index: int) 
     """The parent's prompt, flags included, to edit; Custom Zoom's ends in ``--zoom 2``. A
     prompt longer than the field keeps its flags, and the field says its text was shortened."""
     flags = bot.app.planner.flags
-    zooms = action.edit_prompt == "always" and "--zoom" not in prompt_text(parent.spec, flags)
-    extra = CUSTOM_ZOOM_DEFAULT if zooms else ""
+    suffix = action.form_suffix
+    extra = suffix if suffix and suffix.split()[0] not in prompt_text(parent.spec, flags) else ""
     text, shortened = editable_prompt(parent.spec, flags, MAX_PROMPT, extra)
     label = f"{action.label}{index}" if action.per_image else action.label
     title = label if action.edit_prompt == "always" else f"Remix: {label}"

@@ -40,6 +40,25 @@ class LatentFormat:
 
 
 @dataclass(frozen=True)
+class StepCacheDefaults:
+    """The step cache ``engine.cache = "auto"`` runs for a family (``engine/gpu/step_cache.py``).
+
+    First-Block Cache thresholds: the relative change of the first transformer block's output
+    below which a step reuses the other blocks' last change. FLUX.1's 0.08 (about 1.5-2x fewer
+    block computations at 28 steps with no visible change) and 0.12 are ParaAttention's
+    recommendations for FLUX.1 [dev]; the other families start from the same, unmeasured on
+    their real weights.
+    """
+
+    cache: Literal["first_block", "taylorseer"] = "first_block"
+    threshold: float = 0.08
+    draft_threshold: float = 0.12
+    first_block: bool = True
+    """Whether diffusers' First-Block Cache can read the family's blocks (it finds Z-Image's
+    ``hidden_states`` argument under another name)."""
+
+
+@dataclass(frozen=True)
 class Family:
     """One model family: its pipelines per task and the facts the engine asks of it."""
 
@@ -54,6 +73,9 @@ class Family:
     inpaint: type[DiffusionPipeline] | None
     edit: type[DiffusionPipeline] | None = None
     """Instruction editing ("make it night"), where the family has it."""
+    controlnets: tuple[tuple[str, type[DiffusionPipeline]], ...] = ()
+    """Retexture's pipelines, by the ControlNet model class each takes (a ControlNet's
+    ``config.json`` names its class: SDXL's ``ControlNetModel`` or ``ControlNetUnionModel``)."""
     other_pipelines: tuple[type[DiffusionPipeline], ...] = ()
     """Further pipeline classes that are this family (for detection only)."""
 
@@ -80,6 +102,9 @@ class Family:
     default_guidance: float = 6.0
     tiny_source: str | None = None
     """The ``builtin:`` model of this family's shape."""
+    step_cache: StepCacheDefaults | None = None
+    """None: ``engine.cache = "auto"`` leaves it off (UNets: diffusers' cache hooks need a
+    transformer's list of blocks)."""
 
     @property
     def pipelines(self) -> tuple[type[DiffusionPipeline], ...]:
@@ -93,6 +118,10 @@ class Family:
         if self.guidance == "none" or getattr(pipeline.config, "is_distilled", False):
             return {}
         return {"guidance_scale": guidance}
+
+    def controlnet_pipeline(self, controlnet_class: str) -> type[DiffusionPipeline] | None:
+        """The pipeline that runs a ControlNet of ``controlnet_class`` on this family."""
+        return dict(self.controlnets).get(controlnet_class)
 
     def runs_sampler(self, name: str) -> bool:
         return name == "default" or self.samplers is None or name in self.samplers

@@ -2,6 +2,7 @@
 over packed 16-channel latents, CLIP (pooled) and T5, guidance distilled into the model."""
 
 from diffusers import (
+    FluxControlNetPipeline,
     FluxFillPipeline,
     FluxImg2ImgPipeline,
     FluxInpaintPipeline,
@@ -9,7 +10,7 @@ from diffusers import (
     FluxPipeline,
 )
 
-from imagine_bot.engine.gpu.families.family import Family, LatentFormat
+from imagine_bot.engine.gpu.families.family import Family, LatentFormat, StepCacheDefaults
 
 PREVIEW = LatentFormat(
     "flux1",
@@ -39,6 +40,7 @@ FAMILY = Family(
     name="flux1",
     title="FLUX.1",
     text_to_image=FluxPipeline,
+    controlnets=(("FluxControlNetModel", FluxControlNetPipeline),),
     image_to_image=FluxImg2ImgPipeline,
     inpaint=FluxInpaintPipeline,
     edit=FluxKontextPipeline,
@@ -54,4 +56,5 @@ FAMILY = Family(
     default_steps=28,
     default_guidance=3.5,
     tiny_source="builtin:tiny-flux",
+    step_cache=StepCacheDefaults(),
 )

@@ -4,7 +4,7 @@ no guidance; its base models and dev do. Editing is the same pipeline given imag
 
 from diffusers import Flux2KleinInpaintPipeline, Flux2KleinPipeline, Flux2Pipeline
 
-from imagine_bot.engine.gpu.families.family import Family
+from imagine_bot.engine.gpu.families.family import Family, StepCacheDefaults
 
 FAMILY = Family(
     name="flux2",
@@ -24,4 +24,5 @@ FAMILY = Family(
     default_steps=4,
     default_guidance=1.0,
     tiny_source="builtin:tiny-flux2",
+    step_cache=StepCacheDefaults(),
 )

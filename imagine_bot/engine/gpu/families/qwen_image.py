@@ -3,6 +3,7 @@ a Qwen2.5-VL text encoder; real CFG under the name ``true_cfg_scale``, which dif
 when a negative prompt is given."""
 
 from diffusers import (
+    QwenImageControlNetPipeline,
     QwenImageEditPipeline,
     QwenImageEditPlusPipeline,
     QwenImageImg2ImgPipeline,
@@ -10,12 +11,13 @@ from diffusers import (
     QwenImagePipeline,
 )
 
-from imagine_bot.engine.gpu.families.family import Family
+from imagine_bot.engine.gpu.families.family import Family, StepCacheDefaults
 
 FAMILY = Family(
     name="qwen_image",
     title="Qwen-Image",
     text_to_image=QwenImagePipeline,
+    controlnets=(("QwenImageControlNetModel", QwenImageControlNetPipeline),),
     image_to_image=QwenImageImg2ImgPipeline,
     inpaint=QwenImageInpaintPipeline,
     edit=QwenImageEditPipeline,
@@ -29,4 +31,5 @@ FAMILY = Family(
     default_steps=50,
     default_guidance=4.0,
     tiny_source="builtin:tiny-qwen-image",
+    step_cache=StepCacheDefaults(),
 )

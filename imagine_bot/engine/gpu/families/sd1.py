@@ -1,6 +1,7 @@
 """Stable Diffusion 1.x: a UNet over 4-channel latents, one CLIP text encoder, real CFG."""
 
 from diffusers import (
+    StableDiffusionControlNetPipeline,
     StableDiffusionImg2ImgPipeline,
     StableDiffusionInpaintPipeline,
     StableDiffusionPipeline,
@@ -22,6 +23,7 @@ FAMILY = Family(
     name="sd1",
     title="Stable Diffusion 1.x",
     text_to_image=StableDiffusionPipeline,
+    controlnets=(("ControlNetModel", StableDiffusionControlNetPipeline),),
     image_to_image=StableDiffusionImg2ImgPipeline,
     inpaint=StableDiffusionInpaintPipeline,
     long_prompts=True,

@@ -1,12 +1,13 @@
 """Stable Diffusion 3 / 3.5: an MMDiT with flow matching, two CLIPs and a T5, real CFG."""
 
 from diffusers import (
+    StableDiffusion3ControlNetPipeline,
     StableDiffusion3Img2ImgPipeline,
     StableDiffusion3InpaintPipeline,
     StableDiffusion3Pipeline,
 )
 
-from imagine_bot.engine.gpu.families.family import Family, LatentFormat
+from imagine_bot.engine.gpu.families.family import Family, LatentFormat, StepCacheDefaults
 
 PREVIEW = LatentFormat(
     "sd3",
@@ -35,6 +36,7 @@ FAMILY = Family(
     name="sd3",
     title="Stable Diffusion 3.5",
     text_to_image=StableDiffusion3Pipeline,
+    controlnets=(("SD3ControlNetModel", StableDiffusion3ControlNetPipeline),),
     image_to_image=StableDiffusion3Img2ImgPipeline,
     inpaint=StableDiffusion3InpaintPipeline,
     token_limit=256,  # T5's part (max_sequence_length); the CLIPs read the first 77
@@ -46,4 +48,5 @@ FAMILY = Family(
     default_steps=28,
     default_guidance=4.5,
     tiny_source="builtin:tiny-sd3",
+    step_cache=StepCacheDefaults(),
 )

@@ -1,6 +1,8 @@
 """Stable Diffusion XL: a UNet with two CLIP text encoders (and pooled embeddings), real CFG."""
 
 from diffusers import (
+    StableDiffusionXLControlNetPipeline,
+    StableDiffusionXLControlNetUnionPipeline,
     StableDiffusionXLImg2ImgPipeline,
     StableDiffusionXLInpaintPipeline,
     StableDiffusionXLPipeline,
@@ -23,6 +25,10 @@ FAMILY = Family(
     name="sdxl",
     title="Stable Diffusion XL",
     text_to_image=StableDiffusionXLPipeline,
+    controlnets=(
+        ("ControlNetModel", StableDiffusionXLControlNetPipeline),
+        ("ControlNetUnionModel", StableDiffusionXLControlNetUnionPipeline),
+    ),
     image_to_image=StableDiffusionXLImg2ImgPipeline,
     inpaint=StableDiffusionXLInpaintPipeline,
     long_prompts=True,

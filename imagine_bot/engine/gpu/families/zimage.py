@@ -3,15 +3,21 @@
 
 from dataclasses import replace
 
-from diffusers import ZImageImg2ImgPipeline, ZImageInpaintPipeline, ZImagePipeline
+from diffusers import (
+    ZImageControlNetPipeline,
+    ZImageImg2ImgPipeline,
+    ZImageInpaintPipeline,
+    ZImagePipeline,
+)
 
 from imagine_bot.engine.gpu.families import flux1
-from imagine_bot.engine.gpu.families.family import Family
+from imagine_bot.engine.gpu.families.family import Family, StepCacheDefaults
 
 FAMILY = Family(
     name="zimage",
     title="Z-Image",
     text_to_image=ZImagePipeline,
+    controlnets=(("ZImageControlNetModel", ZImageControlNetPipeline),),
     image_to_image=ZImageImg2ImgPipeline,
     inpaint=ZImageInpaintPipeline,
     token_limit=512,
@@ -23,4 +29,7 @@ FAMILY = Family(
     default_steps=28,
     default_guidance=4.0,
     tiny_source="builtin:tiny-zimage",
+    # diffusers' First-Block Cache cannot read Z-Image's blocks; TaylorSeer predicts the
+    # final layer instead.
+    step_cache=StepCacheDefaults(cache="taylorseer", first_block=False),
 )
