@@ -359,6 +359,13 @@ async def test_blend_queues_one_job_made_of_the_images(
             np.asarray(app.images.open(ref.sha256)), np.asarray(Image.open(io.BytesIO(data)))
         )
     assert job.spec.flags["ar"] == "2:3" and job.spec.height > job.spec.width
+    # Shown and stored by the attachments' names, not Discord's long, expiring links.
+    names = tuple(name for name, _ in files.values())
+    assert job.spec.image_prompts == names and [ref.source for ref in refs] == list(names)
+    assert job.spec.typed_prompt == " ".join(names) + " --ar 2:3"
+    assert "http" not in job.spec.model_dump_json()
+    (posted,) = bot_messages(world)
+    assert posted.content.startswith(f"**{' '.join(names)} --ar 2:3**")
 
 
 async def test_blend_with_one_image_is_refused(world: World, app: ImagineApp) -> None:
@@ -378,6 +385,8 @@ async def test_blend_without_an_adapter_names_the_setting(world: World, app: Ima
     files = {f"image{k + 1}": (f"{k}.png", png(COLORS[k])) for k in range(2)}
     result = await world.alice.slash(world.channel, "blend", **files)
     assert result.response is not None and "models.tiny.ip_adapter" in result.response.content
+    assert result.response.content.startswith("/blend needs an image-prompt adapter")
+    assert "add words" not in result.response.content  # /blend has no text to add
     assert await jobs(app, world) == []
 
 

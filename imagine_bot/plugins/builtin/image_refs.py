@@ -21,7 +21,7 @@ import re
 
 from imagine_bot.config import IPAdapterSettings, Settings
 from imagine_bot.config.quoting import quoted
-from imagine_bot.engine.errors import PromptError
+from imagine_bot.engine.errors import ImagesWithoutAdapter, PromptError
 from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
 
@@ -64,10 +64,11 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
 
     adapter = draft.preset.ip_adapter if draft.preset is not None else None
     if adapter is None and not draft.prompt.parts:
-        raise PromptError(
+        raise ImagesWithoutAdapter(
             f"This prompt is only an image, and the model {draft.model!r} has no image-prompt "
             f"adapter (models.{draft.model}.ip_adapter in the settings), so there is nothing "
-            "to draw from: add words that describe the image."
+            "to draw from: add words that describe the image.",
+            model=str(draft.model),
         )
     if adapter is None:
         draft.warnings.append(
