@@ -40,6 +40,13 @@ def jobs_in(db: Database, images: ImageStore, states: Iterable[str]) -> list[Job
         return [to_record(row, images) for row in rows]
 
 
+def of_interaction(db: Database, images: ImageStore, interaction_id: int) -> list[JobRecord]:
+    """The jobs one interaction (or one Vary (Region) link, by its nonce) submitted."""
+    query = select(JobRow).where(col(JobRow.interaction_id) == interaction_id)
+    with db.read() as session:
+        return [to_record(row, images) for row in session.exec(query.order_by(col(JobRow.seq)))]
+
+
 def delivered_in(
     db: Database,
     images: ImageStore,
