@@ -35,6 +35,7 @@ EXTENSIONS = (
     "imagine_bot.bot.exts.remix",
     "imagine_bot.bot.exts.describe",
     "imagine_bot.bot.exts.blend",
+    "imagine_bot.bot.exts.edit",
     "imagine_bot.bot.exts.gallery",
 )
 SYNCED_COMMANDS_FILE = "synced-commands.sha256"

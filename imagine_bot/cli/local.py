@@ -50,7 +50,7 @@ def add_local_commands(commands: Commands) -> None:
     """``imagine``, ``parse`` and the image commands."""
     imagine = commands.add_parser("imagine", help="generate a 2x2 grid locally from a prompt")
     imagine.add_argument("prompt", help="the prompt, with Midjourney flags")
-    _add_output_argument(imagine)
+    add_output_argument(imagine)
     imagine.add_argument("--model", metavar="NAME", help="use this model preset")
     _add_image_arguments(imagine)
     imagine.set_defaults(command=_imagine)
@@ -168,7 +168,7 @@ def _image_command(commands: Commands, name: str, help: str) -> argparse.Argumen
         help="what the image shows, with flags (default: the prompt saved in the PNG, if any)",
     )
     command.add_argument("--model", metavar="NAME", help="use this model preset")
-    _add_output_argument(command)
+    add_output_argument(command)
     command.set_defaults(command=_run_image_command)
     return command
 
@@ -274,7 +274,7 @@ def _split_weight(text: str) -> tuple[str, float]:
     return text, 1.0
 
 
-def _add_output_argument(command: argparse.ArgumentParser) -> None:
+def add_output_argument(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "-o",
         "--output",

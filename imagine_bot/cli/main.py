@@ -14,6 +14,7 @@ from pathlib import Path
 
 from imagine_bot import __version__
 from imagine_bot.cli.admin import add_admin_commands
+from imagine_bot.cli.edit import add_edit_command
 from imagine_bot.cli.local import add_local_commands
 from imagine_bot.cli.provenance import add_provenance_commands
 from imagine_bot.cli.storage import add_storage_commands
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     add_local_commands(commands)
+    add_edit_command(commands)
 
     run = commands.add_parser("run", help="start the Discord bot (token from DISCORD_TOKEN)")
     run.set_defaults(command=_run)

@@ -65,6 +65,10 @@ class IPAdapterSettings(Section):
     """The blocks that carry the subject; unset or ``{}``: no ``--cref``/``--oref``."""
 
 
+EDIT_FAMILIES = ("flux1", "flux2", "qwen_image")
+"""The families with an edit pipeline (``engine/gpu/families``: Kontext, FLUX.2, Qwen-Edit)."""
+
+
 class ModelPreset(Section):
     """A model the engine can run, and the defaults Midjourney flags are measured against."""
 
@@ -90,6 +94,8 @@ class ModelPreset(Section):
     draft_model: str | None = None
     draft_steps: int | None = Field(None, ge=1, le=200)
     draft_resolution: int | None = Field(None, ge=64, le=4096, multiple_of=64)
+    edit_model: str | None = None
+    """The preset Edit and /edit run (FLUX.1 Kontext, FLUX.2, Qwen-Image-Edit); unset: no Edit."""
     ip_adapter: IPAdapterSettings | None = None
     """Unset: image prompts and references are accepted with a warning and have no effect."""
     structure: StructureSettings | None = None
@@ -297,9 +303,17 @@ class Settings(Section):
                 "default_model", f"{self.default_model!r} is not a [models.*] preset ({known})"
             )
         for name, preset in self.models.items():
-            if preset.draft_model is not None and preset.draft_model not in self.models:
+            for field in ("draft_model", "edit_model"):
+                named = getattr(preset, field)
+                if named is not None and named not in self.models:
+                    raise InvalidReference(
+                        f"models.{name}.{field}", f"{named!r} is not a [models.*] preset ({known})"
+                    )
+            edit = self.models.get(preset.edit_model or "")
+            if edit is not None and edit.family not in (None, *EDIT_FAMILIES):
                 raise InvalidReference(
-                    f"models.{name}.draft_model",
-                    f"{preset.draft_model!r} is not a [models.*] preset ({known})",
+                    f"models.{name}.edit_model",
+                    f"{preset.edit_model!r} is a {edit.family} model; an edit model is FLUX.1 "
+                    "Kontext (flux1), FLUX.2 (flux2) or Qwen-Image-Edit (qwen_image)",
                 )
         return self

@@ -226,7 +226,12 @@ class DraftSpec(BaseModel):
         )
 
 
-GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "fix", "describe"]
+GenerateKind = Literal["txt2img", "img2img", "inpaint", "upscale", "fix", "edit", "describe"]
+
+EDIT = "edit"
+"""The action of Edit, /edit and ``imagine-bot edit``: the prompt is the instruction ("make it
+night"), ``source`` the picture, ``model`` the preset's ``edit_model``; further pictures are
+``subject`` references (multi-reference editing)."""
 
 DESCRIBE = "describe"
 """The action of a /describe job: the worker writes prompts for ``source`` instead of images."""
@@ -330,6 +335,8 @@ class GenerationSpec(_Frozen):
             return "txt2img"
         if self.upscale is not None:
             return "upscale"
+        if self.action == EDIT:
+            return "edit"
         if self.placement is not None or self.mask is not None:
             return "inpaint"
         return "fix" if self.fix is not None else "img2img"

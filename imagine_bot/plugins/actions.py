@@ -20,9 +20,12 @@ from imagine_bot.engine.spec import (
     FlagValue,
     GenerationSpec,
     Prompt,
+    ReferenceImage,
     SourceImage,
 )
 
+INSTRUCTION_LIMIT = 500
+"""The most characters of an instruction form's text (Edit's "what to change")."""
 ActionScope = Literal["grid", "image"]
 """Where an action's button is shown: under a grid of images, or under one image."""
 
@@ -47,6 +50,8 @@ class ActionRequest:
     """The defaults in effect for the parent's model (``--draft`` applied), for size budgets."""
     mask: SourceImage | None = None
     """The region a member marked on ``source`` (Vary (Region)), in the image store."""
+    references: tuple[ReferenceImage, ...] = ()
+    """Further pictures given with the press, in the image store (/edit's attachments)."""
 
     @property
     def budget(self) -> int:
@@ -100,6 +105,9 @@ class Action:
     edit_prompt: PromptEditing = "never"
     """Whether the press opens the prompt for editing before the job is queued; the edited
     prompt replaces the parent's (``JobPlanner.derive(prompt=...)``)."""
+    instruction: str = ""
+    """The label of the form's field when it asks for an instruction instead (Edit's "What to
+    change"): the field opens empty, and what is typed is the new job's prompt."""
     form_suffix: str = ""
     """Added to the prompt the form opens with when it lacks its flag (Custom Zoom's
     ``--zoom 2``)."""

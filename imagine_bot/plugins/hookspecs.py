@@ -68,7 +68,8 @@ def imagine_register_actions(register: Callable[[Action], None], settings: Setti
     A name that is already taken is an error at start-up. Built-in (``actions``): reroll,
     variation (V1-V4), vary_subtle, vary_strong, upscale_subtle, upscale_creative,
     zoom_out_2x, zoom_out_1_5x, make_square, pan_left/right/up/down and enhance; vary_region
-    (``region``), rerun_hd (``hd``), fix_faces (``fix``), retexture (``structure``).
+    (``region``), rerun_hd (``hd``), fix_faces (``fix``), retexture (``structure``), edit
+    (``edit``).
     """
 
 

@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = (
     "hd",
     "fix",
     "structure",
+    "edit",
     "quality",
     "stylize",
     "seed",

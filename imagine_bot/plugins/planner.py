@@ -153,10 +153,12 @@ class JobPlanner:
         prompt: str | None = None,
         mask: SourceImage | None = None,
         macros: Mapping[str, str] | None = None,
+        references: Sequence[ReferenceImage] = (),
     ) -> list[GenerationSpec]:
         """The job(s) a button press asks for: ``action`` on image ``index`` (1-4; 0 for the
         whole grid) of the job with spec ``parent``, starting from ``source`` (that image, in
-        the image store). ``mask`` is the region the member marked (Vary (Region)).
+        the image store). ``mask`` is the region the member marked (Vary (Region));
+        ``references`` further stored pictures given with it (/edit's attachments).
 
         Enters the flow at the transform stage (docs/design.md, step 6): the action pre-sets its
         fields on a draft built from the parent's prompt and flags, then the transform hooks
@@ -179,6 +181,7 @@ class JobPlanner:
             settings=self.settings,
             preset=parent_preset(self.settings, parent),
             mask=mask,
+            references=tuple(references),
         )
         edited = None if prompt is None else self._edited(prompt, macros or {})
         draft = derived_draft(chosen, request, self.flags.defaults(), edited)

@@ -8,6 +8,7 @@ import pytest
 
 import imagine_bot
 from imagine_bot.cli.main import main
+from imagine_bot.config import load_settings
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,11 +48,13 @@ def test_check_names_the_setting_and_the_path_and_exits_1(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"error: models.sdxl.source: the path {tmp_path / 'sdxl'} does not exist"
     assert any(line.startswith("note: web.listen is 0.0.0.0:8765") for line in out)
-    assert out[-1] == "1 problem in 2 model and LoRA presets"
+    # Every preset is checked: the built-in tiny ones and the one set above.
+    assert out[-1] == f"1 problem in {len(load_settings().models)} model and LoRA presets"
 
 
 def test_check_passes_on_working_settings(
     test_env_exported: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check"]) == 0
-    assert capsys.readouterr().out == "0 problems in 1 model and LoRA presets\n"
+    checked = len(load_settings().models)
+    assert capsys.readouterr().out == f"0 problems in {checked} model and LoRA presets\n"

@@ -64,9 +64,15 @@ def test_environment_overrides_win_and_parse_as_toml(tmp_path: Path) -> None:
         (
             'default_model = "nope"\n',
             "imagine.toml: default_model: 'nope' is not a [models.*] preset (tiny, tiny-flux, "
-            "tiny-flux-draft, tiny-flux2, tiny-qwen-image, tiny-sd3, tiny-zimage)",
+            "tiny-flux-draft, tiny-flux-kontext, tiny-flux2, tiny-qwen-image, tiny-sd3, "
+            "tiny-zimage)",
         ),
         ("[models.tiny]\ndraft_model = 'x'\n", "imagine.toml: models.tiny.draft_model: 'x' is not"),
+        ("[models.tiny]\nedit_model = 'x'\n", "imagine.toml: models.tiny.edit_model: 'x' is not"),
+        (
+            "[models.tiny]\nedit_model = 'tiny-sd3'\n",
+            "imagine.toml: models.tiny.edit_model: 'tiny-sd3' is a sd3 model; an edit model is",
+        ),
         (
             "[models.tiny]\nscheduler = 'fancy'\n",
             "imagine.toml: models.tiny.scheduler: Input should be",

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from imagine_bot.engine.control import JobCancelled, JobControl
+from imagine_bot.engine.gpu.edit import edit_images
 from imagine_bot.engine.gpu.fix import fix_regions
 from imagine_bot.engine.gpu.models import ModelRegistry
 from imagine_bot.engine.gpu.sampling import run_pipeline
@@ -29,6 +30,8 @@ def generate(spec: GenerationSpec, models: ModelRegistry, control: JobControl) -
         images = text_to_image(spec, models, control)
         return images if spec.fix is None else fix_regions(images, spec, models, control)
     source = models.store.open(spec.source.sha256)
+    if spec.kind == "edit":
+        return edit_images(source, spec, models, control)
     if spec.kind == "fix":
         return fix_regions([fit(source, spec.width, spec.height)], spec, models, control)
     if spec.upscale is not None:

@@ -57,7 +57,7 @@ SCHEDULERS: dict[SchedulerName, tuple[type[SchedulerMixin], dict[str, Any]]] = {
 LOADING = threading.Lock()
 """Loading patches torch process-wide (accelerate's empty-weights init), so two workers'
 registries loading at once would break each other's models: one load at a time."""
-Variant = Literal["img2img", "inpaint"]
+Variant = Literal["img2img", "inpaint", "edit"]
 
 
 class ModelRegistry:
@@ -160,7 +160,8 @@ class ModelRegistry:
         return self._families[name]
 
     def variant(self, name: str, kind: Variant) -> DiffusionPipeline:
-        """The image-to-image or inpainting pipeline of preset ``name``, as its family names it.
+        """The image-to-image, inpainting or edit pipeline of preset ``name``, as its family
+        names it (an edit preset's own pipeline is its edit pipeline: Kontext, FLUX.2).
 
         Made once with ``from_pipe`` from the resident text-to-image pipeline: the same
         denoiser, VAE and text encoders, so no weights are loaded or copied. With a denoiser
@@ -170,7 +171,13 @@ class ModelRegistry:
         key = (name, kind)
         if key not in self._variants:
             base, family = self.pipeline(name), self.family(name)
-            variant_class = family.image_to_image if kind == "img2img" else family.inpaint
+            variant_class = {
+                "img2img": family.image_to_image,
+                "inpaint": family.inpaint,
+                "edit": family.edit,
+            }[kind]
+            if kind == "edit" and isinstance(base, family.edit_pipelines):
+                return base  # an edit model (Kontext, Qwen-Image-Edit, FLUX.2) as loaded
             if variant_class is None:
                 raise UserError(
                     f"{family.title} models have no {kind} pipeline in diffusers, so the model "

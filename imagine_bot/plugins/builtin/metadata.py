@@ -53,6 +53,9 @@ def parameters_text(spec: GenerationSpec, seed: int, notes: Mapping[str, str] | 
         settings["Hires upscaler"] = "Lanczos"
     elif spec.source is not None and spec.strength is not None and spec.fix is None:
         settings["Denoising strength"] = spec.strength
+    if spec.kind == "edit":
+        # The prompt line is the instruction; these are the pictures it was given.
+        settings["Edit images"] = 1 + len(spec.references)
     if spec.fix is not None:
         # ADetailer's keys, as its users' tools read them.
         settings["ADetailer model"] = spec.fix

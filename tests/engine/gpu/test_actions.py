@@ -90,6 +90,7 @@ def test_the_builtin_actions_and_where_their_buttons_go(planner: JobPlanner) -> 
         "rerun_hd",
         "fix_faces",
         "retexture",
+        "edit",
     ]
     assert actions["variation"].per_image and actions["variation"].label == "V"
     assert actions["upscale_subtle"].label == "Upscale (Subtle)"

@@ -9,7 +9,12 @@ from sqlalchemy import text
 
 from imagine_bot.config import Settings
 from imagine_bot.engine.jobs.records import Requester
-from imagine_bot.engine.jobs.storage.migrations import backup_path, schema_version, upgrade
+from imagine_bot.engine.jobs.storage.migrations import (
+    LATEST_VERSION,
+    backup_path,
+    schema_version,
+    upgrade,
+)
 from tests.support.jobkit import make_spec, open_store
 
 
@@ -24,7 +29,7 @@ def test_upgrading_a_version_2_database_keeps_a_copy_of_it(
     backup = backup_path(store.db, 2)
     assert backup is not None and not backup.exists()
 
-    assert upgrade(store.db) == (2, 3)
+    assert upgrade(store.db) == (2, LATEST_VERSION)
 
     copy = sqlite3.connect(backup)
     try:
@@ -38,5 +43,5 @@ def test_upgrading_a_version_2_database_keeps_a_copy_of_it(
 
 def test_a_new_or_current_database_is_not_copied(settings: Settings, tmp_path: Path) -> None:
     store = open_store(settings, tmp_path)  # created at the latest version
-    assert upgrade(store.db) == (3, 3)
+    assert upgrade(store.db) == (LATEST_VERSION, LATEST_VERSION)
     assert list(tmp_path.rglob("*.bak")) == []

@@ -30,7 +30,7 @@ def test_an_older_database_gains_the_later_columns(
     columns = {c["name"] for c in inspect(store.db.engine).get_columns("jobs")}
     assert columns.isdisjoint(missing)
 
-    assert upgrade(store.db) == (version, LATEST_VERSION) and LATEST_VERSION == 4
+    assert upgrade(store.db) == (version, LATEST_VERSION)
     columns = {c["name"] for c in inspect(store.db.engine).get_columns("jobs")}
     assert set(missing) <= columns
     stored = store.job(job.id)

@@ -19,7 +19,7 @@ from imagine_bot.bot.jobs.buttons import JOB_ID_TEMPLATE
 from imagine_bot.bot.messages import editable_prompt, prompt_text
 from imagine_bot.bot.preferences import REMIX
 from imagine_bot.engine.jobs.records import JobRecord
-from imagine_bot.plugins.actions import Action
+from imagine_bot.plugins.actions import INSTRUCTION_LIMIT, Action
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -31,8 +31,9 @@ FORM_TIMEOUT = 15 * 60.0
 MAX_PROMPT = 4000
 """Discord's limit for a text field of a modal."""
 MAX_TITLE = 45
+MAX_LABEL = 45
 SHORTENED_LABEL = "Prompt (text shortened to fit; flags kept)"
-"""At most 45 characters, Discord's limit for a field's label."""
+"""At most MAX_LABEL characters, Discord's limit for a field's label."""
 
 
 async def open_prompt_form(
@@ -62,11 +63,8 @@ async def open_prompt_form(
 
 def prompt_form(bot: ImagineBot, action: Action, parent: JobRecord, index: int) -> discord.ui.Modal:
     """The parent's prompt, flags included, to edit; Custom Zoom's ends in ``--zoom 2``. A
-    prompt longer than the field keeps its flags, and the field says its text was shortened."""
-    flags = bot.app.planner.flags
-    suffix = action.form_suffix
-    extra = suffix if suffix and suffix.split()[0] not in prompt_text(parent.spec, flags) else ""
-    text, shortened = editable_prompt(parent.spec, flags, MAX_PROMPT, extra)
+    prompt longer than the field keeps its flags, and the field says its text was shortened.
+    An action that asks for an instruction (Edit) gets an empty field under its own label."""
     label = f"{action.label}{index}" if action.per_image else action.label
     title = label if action.edit_prompt == "always" else f"Remix: {label}"
     form = discord.ui.Modal(
@@ -74,6 +72,21 @@ def prompt_form(bot: ImagineBot, action: Action, parent: JobRecord, index: int) 
         custom_id=f"remix:{action.name}:{parent.id}:{index}",
         timeout=FORM_TIMEOUT,
     )
+    if action.instruction:
+        form.add_item(
+            discord.ui.TextInput(
+                label=action.instruction[:MAX_LABEL],
+                custom_id=PROMPT_FIELD,
+                style=discord.TextStyle.paragraph,
+                placeholder="make it night",
+                max_length=INSTRUCTION_LIMIT,
+            )
+        )
+        return form
+    flags = bot.app.planner.flags
+    suffix = action.form_suffix
+    extra = suffix if suffix and suffix.split()[0] not in prompt_text(parent.spec, flags) else ""
+    text, shortened = editable_prompt(parent.spec, flags, MAX_PROMPT, extra)
     form.add_item(
         discord.ui.TextInput(
             label=SHORTENED_LABEL if shortened else "Prompt",

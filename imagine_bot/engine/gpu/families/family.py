@@ -73,6 +73,9 @@ class Family:
     inpaint: type[DiffusionPipeline] | None
     edit: type[DiffusionPipeline] | None = None
     """Instruction editing ("make it night"), where the family has it."""
+    edit_lists: tuple[type[DiffusionPipeline], ...] = ()
+    """Edit pipelines that take several images (a list: the source, then references), where
+    the family has multi-reference editing (FLUX.2, Qwen-Image-Edit-2509)."""
     controlnets: tuple[tuple[str, type[DiffusionPipeline]], ...] = ()
     """Retexture's pipelines, by the ControlNet model class each takes (a ControlNet's
     ``config.json`` names its class: SDXL's ``ControlNetModel`` or ``ControlNetUnionModel``)."""
@@ -108,8 +111,12 @@ class Family:
 
     @property
     def pipelines(self) -> tuple[type[DiffusionPipeline], ...]:
-        tasks = (self.text_to_image, self.image_to_image, self.inpaint, self.edit)
+        tasks = (self.text_to_image, self.image_to_image, self.inpaint, *self.edit_pipelines)
         return tuple(cls for cls in tasks if cls is not None) + self.other_pipelines
+
+    @property
+    def edit_pipelines(self) -> tuple[type[DiffusionPipeline], ...]:
+        return tuple(cls for cls in (self.edit, *self.edit_lists) if cls is not None)
 
     def guidance_inputs(self, pipeline: DiffusionPipeline, guidance: float) -> dict[str, Any]:
         """The pipeline-call arguments that carry ``guidance``."""

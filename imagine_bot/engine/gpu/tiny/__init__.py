@@ -22,6 +22,7 @@ BUILDERS = {
     "tiny": "sd",
     "tiny-sd3": "sd3",
     "tiny-flux": "flux",
+    "tiny-flux-kontext": "flux_kontext",
     "tiny-flux2": "flux2",
     "tiny-zimage": "zimage",
     "tiny-qwen-image": "qwen_image",
