@@ -8,7 +8,7 @@ import discord
 
 from imagine_bot.engine.errors import LaneNotInPlan, UserError
 from imagine_bot.engine.jobs.records import QuotaStatus
-from imagine_bot.engine.spec import GenerationSpec, Lane
+from imagine_bot.engine.spec import DESCRIBE, GenerationSpec, Lane
 from imagine_bot.engine.times import duration
 from imagine_bot.plugins.actions import ActionRegistry
 from imagine_bot.plugins.flags import FlagRegistry
@@ -42,6 +42,14 @@ def editable_prompt(
         shortened = shortened.rsplit(" ", 1)[0]  # no half word
     # Only links and flags over the limit by themselves are cut anywhere.
     return " ".join(piece for piece in (head, shortened.rstrip(), tail) if piece)[:limit], True
+
+
+def listed(spec: GenerationSpec, flags: FlagRegistry) -> str:
+    """A job in a list (/queue): its prompt as the member wrote it, or, for a /describe job
+    (which has none), what it describes."""
+    if spec.action == DESCRIBE:
+        return discord.utils.escape_markdown(discord.utils.escape_mentions(spec.typed_prompt))
+    return prompt_echo(spec, flags)
 
 
 def prompt_echo(spec: GenerationSpec, flags: FlagRegistry) -> str:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from imagine_bot.config.quoting import quoted
+
 DEVICE_NAME = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 
 StepCacheName = Literal["first_block", "taylorseer"]
@@ -73,6 +75,6 @@ class EngineSettings(BaseModel):
     def _device_name(cls, value: str) -> str:
         if not DEVICE_NAME.fullmatch(value):
             raise ValueError(
-                f"{value!r} is not a device; use auto, cpu, cuda, cuda:N, mps or xpu:N"
+                f"{quoted(value)} is not a device; use auto, cpu, cuda, cuda:N, mps or xpu:N"
             )
         return value

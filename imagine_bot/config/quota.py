@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from imagine_bot.config.quoting import quoted
 from imagine_bot.config.section import InvalidReference, Section
 
 Period = Literal["daily", "weekly", "monthly"]
@@ -53,7 +54,7 @@ class QuotaSettings(Section):
             zone(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris; zones other "
+                f"{quoted(value)} is not a known time zone (e.g. UTC, Europe/Paris; zones other "
                 "than UTC need the system's time zone database, or `pip install tzdata`)"
             ) from None
         return value

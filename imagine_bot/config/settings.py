@@ -16,6 +16,7 @@ from imagine_bot.config.loras import LoraPreset, ModelFamily
 from imagine_bot.config.names import PRESET_NAME
 from imagine_bot.config.provenance import ProvenanceSettings
 from imagine_bot.config.quota import QuotaSettings
+from imagine_bot.config.quoting import quoted
 from imagine_bot.config.safety import SafetySettings
 from imagine_bot.config.section import InvalidReference, Section
 from imagine_bot.config.structure import StructureSettings
@@ -204,7 +205,7 @@ class FetchSettings(Section):
             name = host.strip().lower().rstrip(".")
             bare = name.removeprefix("*.")
             if not bare or any(c in bare for c in "/:@*[]% "):
-                raise ValueError(f"{host!r} is not a host name (like cdn.discordapp.com)")
+                raise ValueError(f"{quoted(host)} is not a host name (like cdn.discordapp.com)")
             cleaned.append(name)
         return tuple(cleaned)
 

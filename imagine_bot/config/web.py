@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from imagine_bot.config.quoting import quoted
+
 SECRET_ENV = "IMAGINE_WEB_SECRET"
 """The link-signing secret comes from here (never from a file that may be shared); unset, one is
 generated once and kept in the data folder."""
@@ -38,14 +40,14 @@ class WebSettings(BaseModel):
     def _host_and_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8765)")
+            raise ValueError(f"{quoted(value)} is not host:port (e.g. 127.0.0.1:8765)")
         return value
 
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must start with http:// or https://")
+            raise ValueError(f"{quoted(value)} must start with http:// or https://")
         return value.rstrip("/")
 
     @property

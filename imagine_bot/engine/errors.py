@@ -38,6 +38,15 @@ class PromptError(UserError):
         self.flag = flag
 
 
+class ImagesWithoutAdapter(PromptError):
+    """A prompt made only of images, for a ``model`` without an image-prompt adapter: nothing
+    is left to draw from. /blend words it for itself (it has no text to add)."""
+
+    def __init__(self, message: str, *, model: str) -> None:
+        super().__init__(message)
+        self.model = model
+
+
 class ModelUnavailable(UserError):
     """A model (or a part of one) could not be loaded. Its message is for the member and names
     no file; ``details`` (source, reason, the setting to check) is for the log and the admin."""

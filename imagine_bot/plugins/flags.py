@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from imagine_bot.config.quoting import quoted, short
 from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import FlagValue, WeightedRef
 from imagine_bot.plugins.limits import MAX_WEIGHT
@@ -100,7 +101,7 @@ class Flag:
             raise self._error(f"{self.spelling} needs a value: {self.accepted}")
         if self.kind == "switch":
             raise self._error(
-                f"{self.spelling} takes no value, but {raw!r} follows it. "
+                f"{self.spelling} takes no value, but {quoted(raw)} follows it. "
                 "Put the prompt text before the flags."
             )
         if self.kind == "terms":
@@ -112,7 +113,7 @@ class Flag:
             return tuple(tokens)
         if len(tokens) > 1:
             raise self._error(
-                f"{self.spelling} takes {self.accepted}, but got {raw!r}. "
+                f"{self.spelling} takes {self.accepted}, but got {quoted(raw)}. "
                 "Put the prompt text before the flags."
             )
         if self.kind == "ratio":
@@ -122,7 +123,7 @@ class Flag:
         if self.kind == "choice":
             value = raw.lower()
             if value not in self.choices:
-                raise self._error(f"{self.spelling} takes {self.accepted}, not {raw!r}")
+                raise self._error(f"{self.spelling} takes {self.accepted}, not {quoted(raw)}")
             return value
         return raw
 
@@ -139,27 +140,33 @@ class Flag:
         try:
             number = float(raw)
         except ValueError:
-            raise self._error(f"{self.spelling} takes {self.accepted}, not {raw!r}") from None
+            raise self._error(f"{self.spelling} takes {self.accepted}, not {quoted(raw)}") from None
         if not math.isfinite(number):
-            raise self._error(f"{self.spelling} takes {self.accepted}, not {raw!r}")
+            raise self._error(f"{self.spelling} takes {self.accepted}, not {quoted(raw)}")
         if self.choices:
             if not any(number == float(choice) for choice in self.choices):
-                raise self._error(f"{self.spelling} takes {self.accepted}, not {raw!r}")
+                raise self._error(f"{self.spelling} takes {self.accepted}, not {quoted(raw)}")
         elif not self._in_range(number):
-            raise self._error(f"{self.spelling} takes {self.accepted}; {raw} is out of range")
+            raise self._error(
+                f"{self.spelling} takes {self.accepted}; {short(raw)} is out of range"
+            )
         if self.kind == "integer":
             if not number.is_integer() or not re.fullmatch(r"[+-]?\d+(\.0*)?", raw):
-                raise self._error(f"{self.spelling} takes {self.accepted}, not {raw!r}")
+                raise self._error(f"{self.spelling} takes {self.accepted}, not {quoted(raw)}")
             return int(number)
         return number
 
     def _parse_ratio(self, raw: str) -> str:
         match = re.fullmatch(r"(\d{1,5}):(\d{1,5})", raw)
         if not match or int(match[1]) == 0 or int(match[2]) == 0:
-            raise self._error(f"{self.spelling} takes {self.accepted} (like 16:9), not {raw!r}")
+            raise self._error(
+                f"{self.spelling} takes {self.accepted} (like 16:9), not {quoted(raw)}"
+            )
         ratio = Fraction(int(match[1]), int(match[2]))
         if not self._in_range(float(ratio)):
-            raise self._error(f"{self.spelling} takes {self.accepted}; {raw} is out of range")
+            raise self._error(
+                f"{self.spelling} takes {self.accepted}; {short(raw)} is out of range"
+            )
         return raw
 
     def _parse_ref(self, token: str) -> WeightedRef:

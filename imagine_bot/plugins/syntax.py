@@ -15,6 +15,7 @@ import itertools
 import re
 from collections.abc import Mapping
 
+from imagine_bot.config.quoting import quoted
 from imagine_bot.engine.errors import PromptError
 from imagine_bot.engine.spec import FlagValue
 from imagine_bot.plugins.flags import FlagRegistry
@@ -33,7 +34,7 @@ def parse_flags(flag_text: str, flags: FlagRegistry) -> dict[str, FlagValue]:
     """The flags in ``flag_text`` (flags only, such as a user's saved preferences)."""
     body, rest = split_flags(dashes_to_flags(flag_text, flags))
     if body.strip():
-        raise PromptError(f"Only --flags are allowed here, not {body.strip()!r}.")
+        raise PromptError(f"Only --flags are allowed here, not {quoted(body.strip())}.")
     return read_flags(rest, flags)
 
 

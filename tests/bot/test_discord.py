@@ -197,6 +197,25 @@ async def test_a_macro_may_not_shadow_a_flag(world: World) -> None:
     assert result.response is not None and "already a flag" in result.response.content
 
 
+async def test_settings_panel_shows_the_current_choices_before_any_press(
+    world: World, app: ImagineApp
+) -> None:
+    panel = await world.alice.slash(world.channel, "settings")
+    assert panel.response is not None
+    message = panel.response.message
+    lit = {
+        child.label
+        for row in message.components
+        for child in getattr(row, "children", [])
+        if getattr(child, "style", None) == discord.ButtonStyle.success
+    }
+    model = app.settings.default_model
+    assert lit == {model, "Stylize med", "Fast mode"}
+    assert f"model {model}, stylize med, fast mode, raw mode off" in panel.response.content
+    pressed = await world.alice.click(message, label="Relax mode")
+    assert pressed.response is not None and ", relax mode," in pressed.response.content
+
+
 async def test_settings_panel_choices_apply_to_the_next_prompt(
     world: World, app: ImagineApp
 ) -> None:

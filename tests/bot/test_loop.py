@@ -28,6 +28,7 @@ from imagine_bot.bot.jobs.watcher import JobWatcher
 from imagine_bot.config import Settings, load_settings
 from imagine_bot.engine.images.decode import ImageFetchError
 from imagine_bot.engine.images.fetch import ImageFetcher
+from imagine_bot.engine.jobs.describing import describe_spec
 from imagine_bot.engine.jobs.records import JobRecord, Requester
 from imagine_bot.engine.spec import JobState
 from tests.bot.conftest import SIMCORD, World, button_ids
@@ -358,6 +359,13 @@ async def test_blend_queues_one_job_made_of_the_images(
             np.asarray(app.images.open(ref.sha256)), np.asarray(Image.open(io.BytesIO(data)))
         )
     assert job.spec.flags["ar"] == "2:3" and job.spec.height > job.spec.width
+    # Shown and stored by the attachments' names, not Discord's long, expiring links.
+    names = tuple(name for name, _ in files.values())
+    assert job.spec.image_prompts == names and [ref.source for ref in refs] == list(names)
+    assert job.spec.typed_prompt == " ".join(names) + " --ar 2:3"
+    assert "http" not in job.spec.model_dump_json()
+    (posted,) = bot_messages(world)
+    assert posted.content.startswith(f"**{' '.join(names)} --ar 2:3**")
 
 
 async def test_blend_with_one_image_is_refused(world: World, app: ImagineApp) -> None:
@@ -377,4 +385,47 @@ async def test_blend_without_an_adapter_names_the_setting(world: World, app: Ima
     files = {f"image{k + 1}": (f"{k}.png", png(COLORS[k])) for k in range(2)}
     result = await world.alice.slash(world.channel, "blend", **files)
     assert result.response is not None and "models.tiny.ip_adapter" in result.response.content
+    assert result.response.content.startswith("/blend needs an image-prompt adapter")
+    assert "add words" not in result.response.content  # /blend has no text to add
     assert await jobs(app, world) == []
+
+
+async def test_a_describe_job_pending_at_a_restart_is_answered_in_its_channel(
+    world: World, app: ImagineApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await describe(world, image=("view.png", png((20, 120, 200), (96, 64))))
+    (first,) = await jobs(app, world)
+    assert first.channel_id == world.channel.id  # recorded, so a restart can answer there
+    assert await app.service.delivered_jobs({world.channel.id}, None, 0, 10) == []  # no image
+    source = first.spec.source
+    assert source is not None
+
+    # The bot died while the next /describe job waited in the queue; it starts again.
+    await app.service.pause()
+    (job,) = await app.service.submit(
+        Requester(world.alice.id),
+        [describe_spec(app.images.put(app.images.open(source.sha256)), "view.png")],
+        interaction_id=2,
+        channel_id=world.channel.id,
+    )
+    finished = app.service.finished
+    monkeypatch.setattr(
+        app.service,
+        "finished",
+        lambda job_id: world.env.external_wait(finished(job_id), reason="the job's end"),
+    )
+    before = len(bot_messages(world))
+    await world.env.restart_bot(ImagineBot(app))
+    listing = await world.alice.slash(world.channel, "queue")
+    assert listing.response is not None
+    assert f"`{job.id}` queued (fast): /describe of view.png" in listing.response.content
+    await app.service.resume()
+    for _ in range(6000):  # the GPU worker runs outside SimCord's clock
+        record = await app.service.job(job.id)
+        if record is not None and record.state == JobState.DELIVERED:
+            break
+        await asyncio.sleep(0.05)
+    await world.env.settle()
+    (answer,) = bot_messages(world)[before:]
+    assert answer.content.startswith(f"Prompts for <@{world.alice.id}>'s image:")
+    assert sorted(prompts_in(answer.content)) == [1, 2, 3, 4]

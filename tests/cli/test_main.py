@@ -57,6 +57,28 @@ def test_parse_errors_exit_2_with_a_message_and_no_traceback(
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [("a fox --ar 3:" + "2" * 3000, "--ar takes"), ("a fox --seed " + "9" * 3000, "--seed takes")],
+)
+def test_errors_quote_a_long_value_shortened(
+    test_env: dict[str, str], prompt: str, message: str
+) -> None:
+    done = run("parse", prompt, env=test_env)
+    assert done.returncode == 2 and message in done.stderr
+    assert "…" in done.stderr and len(done.stderr) < 400
+
+
+def test_settings_errors_quote_a_long_value_shortened(
+    test_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "imagine.toml"
+    config.write_text(f'[engine]\ndevice = "{"x" * 3000}"\n')
+    done = run("--config", str(config), "parse", "a fox", env=test_env)
+    assert done.returncode == 2 and "is not a device" in done.stderr
+    assert "…" in done.stderr and len(done.stderr) < 600
+
+
 def test_bad_settings_exit_2_naming_the_file(test_env: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "imagine.toml"
     config.write_text("[engine]\ndevice = 3\n")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from imagine_bot.config import load_settings
 from imagine_bot.engine.errors import PromptError, UserError
-from imagine_bot.engine.spec import GenerationSpec, ReferenceImage
+from imagine_bot.engine.spec import GenerationSpec, ReferenceImage, SourceImage
 from imagine_bot.plugins.builtin.aspect import size_for_ratio
 from imagine_bot.plugins.builtin.stylize import guidance_for
 from imagine_bot.plugins.manager import build_plugin_manager
@@ -54,6 +54,22 @@ def test_aspect_ratio_keeps_the_pixel_area_in_multiples_of_64(
     assert width % 64 == 0 and height % 64 == 0
 
 
+@pytest.mark.parametrize(
+    ("ratio", "area", "expected"),
+    [("16:9", 128 * 128, (176, 96)), ("3:2", 64 * 64, (96, 64)), ("16:9", 64 * 64, (80, 48))],
+)
+def test_small_areas_keep_the_ratio_on_the_16_pixel_grid(
+    ratio: str, area: int, expected: tuple[int, int]
+) -> None:
+    """A draft's 64-pixel steps would make 16:9 come out 3:2 (192x128) or 3:2 square."""
+    assert size_for_ratio(ratio, area) == expected
+
+
+async def test_a_16_9_draft_is_wider_than_3_2(planner: JobPlanner) -> None:
+    spec = await plan_one(planner, "a fox --ar 16:9 --draft")
+    assert spec.width / spec.height > 1.6 and spec.flags["ar"] == "16:9"
+
+
 @given(st.integers(1, 20), st.integers(1, 20), st.sampled_from([512, 768, 1024, 1536]))
 def test_aspect_ratio_is_close_at_real_model_sizes(
     width_part: int, height_part: int, side: int
@@ -79,6 +95,8 @@ async def test_an_explicit_seed_with_repeat_moves_on_four_seeds_per_run(
 ) -> None:
     specs = await planner.plan("a fox --seed 10 --r 3")
     assert [spec.seeds[0] for spec in specs] == [10, 14, 18]
+    # each grid's caption and copied prompt name its own seed
+    assert [spec.flags["seed"] for spec in specs] == [10, 14, 18]
 
 
 async def test_seeds_wrap_at_the_top_of_the_range(planner: JobPlanner) -> None:
@@ -231,3 +249,11 @@ async def test_a_structure_image_given_twice_is_refused(planner: JobPlanner) -> 
     attached = ReferenceImage(role="structure", source="edges.png", sha256="0" * 64)
     with pytest.raises(PromptError, match="Give the structure image once"):
         await planner.plan("a fox --structure https://example.com/a.png", images=[attached])
+
+
+async def test_an_upscaled_draft_offers_no_enhance(planner: JobPlanner) -> None:
+    draft = await plan_one(planner, "a fox --draft")
+    assert planner.actions["enhance"].applies_to(draft)
+    source = SourceImage(sha256="0" * 64)
+    (upscaled,) = await planner.derive(draft, "upscale_subtle", 1, source)
+    assert upscaled.flags.get("draft") and not planner.actions["enhance"].applies_to(upscaled)

@@ -101,7 +101,7 @@ async def test_a_model_that_fails_to_load_on_an_actor_reaches_the_member_as_one_
 
 async def test_describe_runs_on_an_actor_like_any_job(bench: Bench) -> None:
     image = bench.images.put(Image.new("RGB", (96, 64), (20, 120, 200)))
-    (job,) = await bench.service.submit(ALICE, [describe_spec(image)])
+    (job,) = await bench.service.submit(ALICE, [describe_spec(image, "view.png")])
     done = await bench.service.finished(job.id)
     assert done.state == JobState.SUCCEEDED and done.image_shas == ()
     assert len(done.texts) == 4 and all(text.endswith(" --ar 3:2") for text in done.texts)

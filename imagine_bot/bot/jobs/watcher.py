@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,9 @@ UNCLAIMED_JOBS = 64
 PREVIEW_SIDE = 384
 """Previews are small: one is uploaded with every progress edit."""
 JobMessage = discord.Message | discord.PartialMessage
+Resumer = Callable[[JobRecord, discord.PartialMessageable], Awaitable[None]]
+"""Takes up after a restart a job whose answer is no job message (a /describe job): waits for
+it to end and posts what it has, in the job's channel."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,14 @@ class JobWatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self.replies = QueuedReplies()
         """The private "Queued" answers to edit when their jobs start."""
+        self._resumers: dict[str, Resumer] = {}
+
+    def resume_with(self, action: str, resumer: Resumer) -> None:
+        """Let ``resumer`` take up the jobs of ``action`` after a restart instead of following
+        a job message (an extension's ``setup`` calls it)."""
+        if action in self._resumers:
+            raise ValueError(f"the jobs of {action!r} already have a resumer")
+        self._resumers[action] = resumer
 
     def on_event(self, event: JobEvent) -> None:
         """The service's listener: hands the event to the task following its job."""
@@ -96,6 +107,10 @@ class JobWatcher:
             if job.channel_id is None:
                 continue
             channel = self._client.get_partial_messageable(job.channel_id)
+            resumer = self._resumers.get(job.spec.action)
+            if resumer is not None:
+                self._spawn(resumer(job, channel), job)
+                continue
             if job.message_id is not None:
                 self.follow(job, channel.get_partial_message(job.message_id))
                 continue
@@ -131,7 +146,16 @@ class JobWatcher:
         self._queues[job.id] = queue = asyncio.Queue[JobEvent]()
         for event in self._unclaimed.pop(job.id, []):
             queue.put_nowait(event)
-        task = asyncio.create_task(self._follow(job, message), name=f"follow job {job.id}")
+        self._spawn(self._follow(job, message), job)
+
+    def _spawn(self, following: Awaitable[None], job: JobRecord) -> None:
+        async def logged() -> None:
+            try:
+                await following
+            except Exception:
+                log.exception("could not show job %s in Discord", job.id)
+
+        task = asyncio.create_task(logged(), name=f"follow job {job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -162,8 +186,6 @@ class JobWatcher:
                     await edit
             self.replies.ended(job.id)
             await self.deliver(job, message)
-        except Exception:
-            log.exception("could not show job %s in Discord", job.id)
         finally:
             self._queues.pop(job.id, None)
 

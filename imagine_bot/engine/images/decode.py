@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imagine_bot.config import FetchSettings
+from imagine_bot.config.quoting import short
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 
@@ -39,12 +40,6 @@ _DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagine-decode"
 """The memory budget: one full-size image (at most ``max_pixels`` x 4 bytes) at a time, on one
 thread, so the allocator reuses the memory the last image freed (per-thread malloc arenas
 would each keep a full-size image's worth)."""
-
-
-def short(text: object, limit: int = 80) -> str:
-    """A URL or name as it appears in messages: enough to recognise, never a wall of text."""
-    written = str(text)
-    return written if len(written) <= limit else written[: limit - 1] + "…"
 
 
 def decode_image(data: bytes, *, max_pixels: int, max_side: int, name: str) -> Image.Image:

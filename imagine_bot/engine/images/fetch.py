@@ -24,7 +24,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from imagine_bot.config import FetchSettings
-from imagine_bot.engine.images.decode import ImageFetchError, decode_image, short
+from imagine_bot.config.quoting import short
+from imagine_bot.engine.images.decode import ImageFetchError, decode_image
 from imagine_bot.engine.images.store import ImageStore, StoredImage
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

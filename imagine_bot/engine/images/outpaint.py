@@ -1,10 +1,11 @@
 """Outpainting geometry and compositing for Zoom Out, Make Square and Pan.
 
-Planning (event loop, no torch): a canvas around the source image, in multiples of 64 and
-within a pixel budget; when the canvas would be larger, canvas and source are scaled down
-together. Rendering (GPU worker): the source pasted on the canvas, a mask of what to generate,
-and after generation the source pasted back through a feathered edge, so the kept pixels are
-exactly the source's (resized to its place) everywhere but a thin blend band along the seams.
+Planning (event loop, no torch): a canvas around the source image, on the size grid
+(``sizes.py``: multiples of 64, or of 16 for small canvases) and within a pixel budget; when
+the canvas would be larger, canvas and source are scaled down together. Rendering (GPU
+worker): the source pasted on the canvas, a mask of what to generate, and after generation
+the source pasted back through a feathered edge, so the kept pixels are exactly the source's
+(resized to its place) everywhere but a thin blend band along the seams.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from imagine_bot.engine.images.sizes import canvas_step, snap_down
 from imagine_bot.engine.spec import Placement
 
-SIZE_STEP = 64
 MIN_FEATHER = 8
 """Pixels: the inpainting mask works on latents, an eighth of the image's size."""
 FILL = (127, 127, 127)
@@ -60,10 +61,10 @@ def _fit(
     budget: int,
     feather: float,
 ) -> tuple[int, int, Placement]:
-    """Scale ``canvas`` (and ``box`` with it) to at most ``budget`` pixels, in multiples of 64."""
+    """Scale ``canvas`` (and ``box`` with it) to at most ``budget`` pixels, on the size grid."""
     scale = min(1.0, math.sqrt(budget / (canvas[0] * canvas[1])))
-    width = max(SIZE_STEP, int(canvas[0] * scale) // SIZE_STEP * SIZE_STEP)
-    height = max(SIZE_STEP, int(canvas[1] * scale) // SIZE_STEP * SIZE_STEP)
+    step = canvas_step(canvas[0] * scale, canvas[1] * scale)
+    width, height = snap_down(canvas[0] * scale, step), snap_down(canvas[1] * scale, step)
     sx, sy = width / canvas[0], height / canvas[1]
     left, top = round(box[0] * sx), round(box[1] * sy)
     right = min(width, round((box[0] + box[2]) * sx))

@@ -8,6 +8,7 @@ the prompts come back in ``JobRecord.texts``.
 
 from __future__ import annotations
 
+from imagine_bot.config.quoting import short
 from imagine_bot.engine.images.store import StoredImage
 from imagine_bot.engine.spec import DESCRIBE, DESCRIBE_MODEL, GenerationSpec, Lane, SourceImage
 
@@ -15,11 +16,13 @@ PROMPTS = 4
 """How many prompts a /describe job writes (one button each under the answer)."""
 
 
-def describe_spec(image: StoredImage) -> GenerationSpec:
+def describe_spec(image: StoredImage, name: str) -> GenerationSpec:
     """The job that describes ``image``: one unit of work (1 x 1 pixels, 1 step, 1 seed), so
-    its GPU-time estimate is the mean of recent /describe jobs."""
+    its GPU-time estimate is the mean of recent /describe jobs. ``name`` (the attachment's file
+    name or the link) is what listings show for it: it has no prompt."""
     return GenerationSpec(
         prompt="",
+        typed_prompt=f"/describe of {short(name)}",
         parts=(),
         negative_prompt="",
         model=DESCRIBE_MODEL,

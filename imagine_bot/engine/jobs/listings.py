@@ -15,7 +15,7 @@ from imagine_bot.engine.jobs.records import JobRecord
 from imagine_bot.engine.jobs.rows import to_record
 from imagine_bot.engine.jobs.storage.database import Database
 from imagine_bot.engine.jobs.storage.tables import FavouriteRow, JobRow
-from imagine_bot.engine.spec import JobState
+from imagine_bot.engine.spec import DESCRIBE, JobState
 
 
 def jobs_of(
@@ -42,6 +42,13 @@ def jobs_in(db: Database, images: ImageStore, states: Iterable[str]) -> list[Job
         return [to_record(row, images) for row in rows]
 
 
+def of_interaction(db: Database, images: ImageStore, interaction_id: int) -> list[JobRecord]:
+    """The jobs one interaction (or one Vary (Region) link, by its nonce) submitted."""
+    query = select(JobRow).where(col(JobRow.interaction_id) == interaction_id)
+    with db.read() as session:
+        return [to_record(row, images) for row in session.exec(query.order_by(col(JobRow.seq)))]
+
+
 def delivered_in(
     db: Database,
     images: ImageStore,
@@ -50,8 +57,8 @@ def delivered_in(
     offset: int,
     limit: int,
 ) -> list[JobRecord]:
-    """Delivered jobs posted in ``channel_ids`` (only ``owner_id``'s, when given), newest
-    first: a page of the gallery."""
+    """Delivered image jobs posted in ``channel_ids`` (only ``owner_id``'s, when given),
+    newest first: a page of the gallery."""
     query = select(JobRow).where(*_shown_in(channel_ids))
     if owner_id is not None:
         query = query.where(col(JobRow.owner_id) == owner_id)
@@ -61,11 +68,13 @@ def delivered_in(
 
 
 def _shown_in(channel_ids: Iterable[int]) -> tuple[ColumnElement[bool], ...]:
-    """What the gallery shows: delivered jobs posted in ``channel_ids``, not deleted."""
+    """What the gallery shows: delivered image jobs posted in ``channel_ids``, not deleted (a
+    /describe job's answer has no image)."""
     return (
         col(JobRow.state) == JobState.DELIVERED,
         col(JobRow.channel_id).in_(list(channel_ids)),
         col(JobRow.deleted_at).is_(None),
+        col(JobRow.action) != DESCRIBE,
     )
 
 

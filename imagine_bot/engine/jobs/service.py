@@ -268,6 +268,10 @@ class JobService:
         waiting.sort(key=lambda record: positions.get(record.id, len(positions) + 1))
         return QueueSnapshot(tuple(running), tuple(waiting), self.paused)
 
+    async def submitted_by(self, interaction_id: int) -> list[JobRecord]:
+        """The jobs ``interaction_id`` submitted; empty when it submitted none (yet)."""
+        return await self._db(listings.of_interaction, self.database, self.images, interaction_id)
+
     async def delivered_jobs(
         self, channel_ids: Iterable[int], owner_id: int | None, offset: int, limit: int
     ) -> list[JobRecord]:

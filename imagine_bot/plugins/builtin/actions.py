@@ -150,8 +150,10 @@ def diffusion_size(width: int, height: int, budget: int) -> tuple[int, int]:
     )
 
 
-def is_draft(spec: GenerationSpec) -> bool:
-    return bool(spec.flags.get("draft"))
+def enhanceable(spec: GenerationSpec) -> bool:
+    """A ``--draft`` image, not yet upscaled: an upscale keeps the draft's flags, but it is the
+    large copy, and Enhance would re-render it at the draft's size."""
+    return bool(spec.flags.get("draft")) and not_upscaled(spec)
 
 
 def not_square(spec: GenerationSpec) -> bool:
@@ -301,7 +303,7 @@ BUILTIN_ACTIONS = (
         "image",
         enhance,
         inherit=False,
-        applies=is_draft,
+        applies=enhanceable,
         title="Enhanced",
         help="re-render this draft at full quality with the same seed",
     ),

@@ -22,8 +22,8 @@ import math
 import re
 
 from imagine_bot.config import IPAdapterSettings, Settings
-from imagine_bot.engine.errors import PromptError
-from imagine_bot.engine.images.decode import short
+from imagine_bot.config.quoting import quoted
+from imagine_bot.engine.errors import ImagesWithoutAdapter, PromptError
 from imagine_bot.engine.jobs.profiles import PROFILE_SOURCE
 from imagine_bot.engine.spec import DraftSpec, ImageRole, ReferenceImage, WeightedRef
 from imagine_bot.plugins import hookimpl
@@ -68,10 +68,11 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
 
     adapter = draft.preset.ip_adapter if draft.preset is not None else None
     if adapter is None and not draft.prompt.parts:
-        raise PromptError(
+        raise ImagesWithoutAdapter(
             f"This prompt is only an image, and the model {draft.model!r} has no image-prompt "
             f"adapter (models.{draft.model}.ip_adapter in the settings), so there is nothing "
-            "to draw from: add words that describe the image."
+            "to draw from: add words that describe the image.",
+            model=str(draft.model),
         )
     if adapter is None:
         draft.warnings.append(
@@ -116,7 +117,7 @@ def _flag_images(draft: DraftSpec, flag: str, role: ImageRole) -> list[Reference
         elif not _STYLE_CODE.fullmatch(ref.ref):
             raise PromptError(
                 f"--{flag} takes image links (https://…), numeric style codes or random, "
-                f"not {short(ref.ref)!r}.",
+                f"not {quoted(ref.ref)}.",
                 flag=flag,
             )
         else:
@@ -141,7 +142,7 @@ def _profile_images(draft: DraftSpec) -> list[ReferenceImage]:
         return list(images)
     if name:
         raise PromptError(
-            f"There is no profile named {short(name)!r} for you: /profile list shows yours "
+            f"There is no profile named {quoted(name)} for you: /profile list shows yours "
             "and the server's.",
             flag="p",
         )

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.config.quoting import quoted
 from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.spec import DraftSpec, LoraUse, PromptPart
 from imagine_bot.plugins import hookimpl
@@ -63,7 +64,7 @@ def parse_lora(token: str, settings: Settings) -> LoraUse:
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]}?" if close else ""
         available = f" Available: {', '.join(known)}." if known else " This server has none."
-        raise PromptError(f"There is no LoRA {name!r}.{hint}{available}", flag="lora")
+        raise PromptError(f"There is no LoRA {quoted(name)}.{hint}{available}", flag="lora")
     if not separator:
         return LoraUse(name=name, weight=preset.weight)
     try:

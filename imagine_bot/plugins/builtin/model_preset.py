@@ -4,6 +4,7 @@ effect."""
 from collections.abc import Callable
 
 from imagine_bot.config import ModelPreset, Settings
+from imagine_bot.config.quoting import quoted
 from imagine_bot.engine.errors import PromptError, UserError
 from imagine_bot.engine.spec import DraftSpec
 from imagine_bot.plugins import hookimpl
@@ -29,7 +30,7 @@ def imagine_transform(draft: DraftSpec, settings: Settings) -> None:
             f"{chosen} was ignored: this job runs on the model {draft.model!r}, chosen for it."
         )
     if draft.model not in settings.models:
-        raise UserError(f"There is no model preset {draft.model!r}. {_available(settings)}")
+        raise UserError(f"There is no model preset {quoted(draft.model)}. {_available(settings)}")
     if draft.preset is None:
         preset = settings.models[draft.model]
         if is_draft:

@@ -247,7 +247,7 @@ async def test_pan_right_extends_the_right_side(
     # a wide image panned again is scaled down to stay within the budget
     wide = await derive_one(planner, spec, "pan_right", 1, stored(runner, result, 1))
     assert wide.width * wide.height <= settings.models["tiny"].pixel_area * 1.5
-    assert wide.width % 64 == 0 and wide.height % 64 == 0
+    assert wide.width % 16 == 0 and wide.height % 16 == 0  # small canvases: the 16 grid
 
 
 async def test_make_square_centres_a_wide_image(
@@ -255,7 +255,7 @@ async def test_make_square_centres_a_wide_image(
 ) -> None:
     spec, result = parent
     square = await derive_one(planner, spec, "make_square", 4, stored(runner, result, 4))
-    assert square.width == square.height and square.width % 64 == 0
+    assert square.width == square.height and square.width % 16 == 0
     assert square.placement is not None
     assert square.placement.x == 0 and square.placement.y > 0
     images = runner.submit(square, JobControl()).result().images

@@ -26,7 +26,7 @@ def with_describe(settings: Settings, charge: str) -> Settings:
 
 def picture_spec(store: JobStore) -> GenerationSpec:
     image = store.images.put(Image.new("RGB", (48, 32), (20, 120, 200)))
-    return describe_spec(image)
+    return describe_spec(image, "view.png")
 
 
 @pytest.mark.parametrize(("charge", "cost"), [("free", 0.0), ("charged", 2.5)])

@@ -1,9 +1,11 @@
 """/blend ``image1..image5`` ``dimensions``: the images as image prompts and nothing else.
 
 The prompt is the images' links and ``--ar``, planned like any /imagine prompt: the links are
-fetched by the one fetcher, and ``image_refs`` makes them image prompts of equal weight through
-the preset's IP-Adapter. A preset without one would drop them (with a warning), which for a
-blend leaves nothing, so the blend is refused instead, naming the setting.
+fetched by the one fetcher (and stored by sha256), and ``image_refs`` makes them image prompts
+of equal weight through the preset's IP-Adapter. The job then shows and stores the
+attachments' file names where the links were: Discord's links are long and expire, and the
+images are in the image store. A preset without an adapter leaves a blend nothing to draw
+from, so the blend is refused, naming the setting (not asking for words: /blend takes none).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from imagine_bot.engine.errors import UserError
+from imagine_bot.engine.errors import ImagesWithoutAdapter, UserError
+from imagine_bot.engine.spec import GenerationSpec
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -33,6 +36,29 @@ def count_refusal(count: int) -> str | None:
 
 def blend_prompt(urls: list[str], dimensions: str) -> str:
     return " ".join([*urls, f"--ar {RATIOS[dimensions]}"])
+
+
+def by_name(spec: GenerationSpec, names: dict[str, str]) -> GenerationSpec:
+    """``spec`` with each image's file name (``names``, by link) where its link was: in the
+    caption, the typed prompt and the references (already stored, never fetched again)."""
+    typed = spec.typed_prompt
+    for url, name in names.items():
+        typed = typed.replace(url, name)
+    references = tuple(
+        ref.model_copy(update={"source": names.get(ref.source, ref.source)})
+        for ref in spec.references
+    )
+    image_prompts = tuple(names.get(url, url) for url in spec.image_prompts)
+    return spec.model_copy(
+        update={"typed_prompt": typed, "image_prompts": image_prompts, "references": references}
+    )
+
+
+def needs_adapter(model: str) -> UserError:
+    return UserError(
+        f"/blend needs an image-prompt adapter, and the model {model!r} has none: an admin "
+        f"sets models.{model}.ip_adapter in the settings."
+    )
 
 
 class Blend(commands.Cog):
@@ -58,13 +84,12 @@ class Blend(commands.Cog):
             await interaction.followup.send(refusal, ephemeral=True)
             return
         desk = self.bot.desk
-        specs = await desk.plan(
-            interaction, blend_prompt([image.url for image in images], dimensions), ()
-        )
+        names = {image.url: image.filename for image in images}
+        try:
+            specs = await desk.plan(interaction, blend_prompt(list(names), dimensions), ())
+        except ImagesWithoutAdapter as error:
+            raise needs_adapter(error.model) from None
         for spec in specs:
             if not spec.references:
-                raise UserError(
-                    f"/blend needs an image-prompt adapter, and the model {spec.model!r} has "
-                    f"none: an admin sets models.{spec.model}.ip_adapter in the settings."
-                )
-        await desk.start(interaction, specs, parent=None)
+                raise needs_adapter(spec.model)
+        await desk.start(interaction, [by_name(spec, names) for spec in specs], parent=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imagine_bot.bot.exts.describe._cog import Describe, DescribeButton
+from imagine_bot.engine.spec import DESCRIBE
 
 if TYPE_CHECKING:
     from imagine_bot.bot.client import ImagineBot
@@ -12,4 +13,6 @@ if TYPE_CHECKING:
 
 async def setup(bot: ImagineBot) -> None:
     bot.add_dynamic_items(DescribeButton)
-    await bot.add_cog(Describe(bot))
+    cog = Describe(bot)
+    bot.watcher.resume_with(DESCRIBE, cog.resume)
+    await bot.add_cog(cog)

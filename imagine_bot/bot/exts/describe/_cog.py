@@ -126,31 +126,53 @@ class Describe(commands.Cog):
             )
             return
         url = image.url if image is not None else str(link).strip()
-        job = await self._describe(interaction, url)
+        job = await self._describe(interaction, url, image.filename if image else url)
         if not job.succeeded:
             await interaction.followup.send(fit(job.error or SERVER_FAULT), ephemeral=True)
             return
         channel = interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
+        await self._post_answer(job, channel)
+        await interaction.followup.send("Described.", ephemeral=True)
+
+    async def resume(self, job: JobRecord, channel: discord.PartialMessageable) -> None:
+        """A /describe job the bot restarted under: nobody waits on the command any more, so
+        its answer (or why there is none, to its owner) goes to its channel when it ends."""
+        job = await self.bot.app.service.finished(job.id)
+        if job.succeeded:
+            await self._post_answer(job, channel)
+            return
+        reason = job.error or SERVER_FAULT
+        owner = discord.AllowedMentions(users=[discord.Object(job.owner_id)])
+        line = f"<@{job.owner_id}> your /describe ended without prompts: {reason}"
+        await channel.send(fit(line), allowed_mentions=owner)
+
+    async def _post_answer(self, job: JobRecord, channel: discord.abc.Messageable) -> None:
         try:
             await channel.send(
-                answer_text(list(job.texts), interaction.user.id),
-                view=answer_view(interaction.user.id),
+                answer_text(list(job.texts), job.owner_id),
+                view=answer_view(job.owner_id),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as exc:
             await self.bot.app.service.mark_undelivered(job.id, str(exc))
             raise
         await self.bot.app.service.mark_delivered(job.id)
-        await interaction.followup.send("Described.", ephemeral=True)
 
-    async def _describe(self, interaction: discord.Interaction[Any], url: str) -> JobRecord:
+    async def _describe(
+        self, interaction: discord.Interaction[Any], url: str, name: str
+    ) -> JobRecord:
         """Fetch ``url`` as any image a user gives is fetched, then queue its description and
         wait for it. Refusals (a bad link, the caps, GPU time) raise ``UserError``."""
         app = self.bot.app
         stored = await app.planner.fetcher.fetch(url)
         requester = Requester(interaction.user.id, role_ids(interaction.user))
+        # The channel is recorded so that the answer is posted there even if the bot restarts
+        # before the job ends (the watcher hands the job back to ``resume``).
         (job,) = await app.service.submit(
-            requester, [describe_spec(stored)], interaction_id=interaction.id
+            requester,
+            [describe_spec(stored, name)],
+            interaction_id=interaction.id,
+            channel_id=interaction.channel_id,
         )
         return await app.service.finished(job.id)

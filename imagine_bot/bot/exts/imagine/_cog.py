@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from imagine_bot.bot.access import role_ids
-from imagine_bot.bot.messages import describe_quota, fit
+from imagine_bot.bot.messages import describe_quota, fit, listed
 from imagine_bot.engine.jobs.records import Requester
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ class Imagine(commands.Cog):
         if not jobs:
             await interaction.followup.send("You have nothing queued.", ephemeral=True)
             return
-        lines = [f"`{job.id}` {job.state} ({job.lane}): {job.spec.prompt[:80]}" for job in jobs]
+        flags = self.app.planner.flags
+        lines = [f"`{job.id}` {job.state} ({job.lane}): {listed(job.spec, flags)}" for job in jobs]
         await interaction.followup.send(fit("\n".join(lines)), ephemeral=True)
 
     @app_commands.command(description="Your GPU-time quota, jobs and lane")

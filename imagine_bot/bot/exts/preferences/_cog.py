@@ -15,6 +15,7 @@ from imagine_bot.bot.preferences import REMIX, STYLIZE_LEVELS
 from imagine_bot.config.names import PRESET_NAME
 from imagine_bot.engine.errors import UserError
 from imagine_bot.engine.spec import Lane
+from imagine_bot.plugins.builtin.lane import DEFAULT_LANE
 from imagine_bot.plugins.limits import MAX_FLAGS_LENGTH, check_text
 from imagine_bot.plugins.syntax import parse_flags
 
@@ -69,29 +70,51 @@ class SettingButton(
             await service.set_preference(user_id, self.key, not current.get(self.key))
         else:
             await service.set_preference(user_id, self.key, self.value)
-        await interaction.response.edit_message(view=await settings_panel(app, user_id))
+        content, view = await settings_panel(app, user_id)
+        await interaction.response.edit_message(content=content, view=view)
 
 
-async def settings_panel(app: ImagineApp, user_id: int) -> discord.ui.View:
-    preferences = await app.service.preferences(user_id)
+def current_choices(app: ImagineApp, preferences: dict[str, Any]) -> dict[str, Any]:
+    """What /imagine uses now: the member's choices, else the server's defaults, so the panel
+    shows them before anything is pressed."""
+    default_stylize = app.planner.flags["stylize"].default
+    stylize = [name for name, value in STYLIZE_LEVELS.items() if value == default_stylize]
+    return {
+        "model": app.settings.default_model,
+        "stylize": stylize[0] if stylize else None,
+        "lane": DEFAULT_LANE,
+        "raw": False,
+        REMIX: False,
+        **preferences,
+    }
+
+
+async def settings_panel(app: ImagineApp, user_id: int) -> tuple[str, discord.ui.View]:
+    """The panel's line (the choices in words) and its buttons, the current choices lit."""
+    current = current_choices(app, await app.service.preferences(user_id))
     view = discord.ui.View(timeout=None)
     # Rows 0 and 4 hold the models, five a row; /imagine's model option offers any number.
     for index, name in enumerate(list(app.settings.models)[:10]):
-        chosen = preferences.get("model") == name
+        chosen = current["model"] == name
         view.add_item(SettingButton("model", name, name, chosen, 0 if index < 5 else 4))
     for level in STYLIZE_LEVELS:
         label = f"Stylize {level.replace('_', ' ')}"
-        view.add_item(
-            SettingButton("stylize", level, label, preferences.get("stylize") == level, 1)
-        )
+        view.add_item(SettingButton("stylize", level, label, current["stylize"] == level, 1))
     for lane in Lane:
         view.add_item(
-            SettingButton("lane", lane, f"{lane.title()} mode", preferences.get("lane") == lane, 2)
+            SettingButton("lane", lane, f"{lane.title()} mode", current["lane"] == lane, 2)
         )
-    view.add_item(SettingButton("raw", "toggle", "Raw mode", bool(preferences.get("raw")), 3))
-    view.add_item(SettingButton(REMIX, "toggle", "Remix mode", bool(preferences.get(REMIX)), 3))
+    view.add_item(SettingButton("raw", "toggle", "Raw mode", bool(current["raw"]), 3))
+    view.add_item(SettingButton(REMIX, "toggle", "Remix mode", bool(current[REMIX]), 3))
     view.add_item(SettingButton("reset", "all", "Reset settings", False, 3))
-    return view
+    stylize = str(current["stylize"] or "the model's own").replace("_", " ")
+    on_off = {True: "on", False: "off"}
+    line = (
+        f"Your defaults for /imagine: model {current['model']}, stylize {stylize}, "
+        f"{current['lane']} mode, raw mode {on_off[bool(current['raw'])]}, "
+        f"remix mode {on_off[bool(current[REMIX])]}."
+    )
+    return line, view
 
 
 class Preferences(commands.Cog):
@@ -104,8 +127,8 @@ class Preferences(commands.Cog):
     @app_commands.command(description="Your default model, stylize, speed, raw and remix mode")
     async def settings(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        panel = await settings_panel(self.app, interaction.user.id)
-        await interaction.followup.send("Your defaults for /imagine:", view=panel, ephemeral=True)
+        content, panel = await settings_panel(self.app, interaction.user.id)
+        await interaction.followup.send(content, view=panel, ephemeral=True)
 
     @prefer.command(
         name="suffix", description="Flags added to every prompt of yours (empty to clear)"

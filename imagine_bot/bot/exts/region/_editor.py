@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 PAGE = "region"
 GONE = "The channel or the member of this link is no longer there for the bot."
+USED = (
+    "This link was used: its Vary (Region) job is queued or done. Press Vary (Region) again "
+    "for a new link."
+)
 TEMPLATE = string.Template(
     resources.files("imagine_bot.bot.web").joinpath("templates/region.html").read_text("utf-8")
 )
@@ -89,6 +93,10 @@ class RegionEditor:
 
     async def page(self, request: web.Request) -> web.Response:
         visit = await self._visit(request)
+        # A link is single-use: once its job was submitted, it opens no editor (a second
+        # Submit is answered with where the first job is).
+        if await self.bot.app.service.submitted_by(visit.link.nonce):
+            raise BadLink(USED)
         spec = visit.job.spec
         token = request.match_info["token"]
         body = TEMPLATE.substitute(

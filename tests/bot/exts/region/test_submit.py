@@ -3,6 +3,7 @@ queues one job for the member with the mask, whose result is posted like any job
 
 from __future__ import annotations
 
+import aiohttp
 import numpy as np
 from PIL import Image
 
@@ -61,6 +62,9 @@ async def test_a_marked_region_is_queued_for_the_member_and_its_result_posted(
     status, told = again
     assert (status, told) == (409, f"That job is already started: {message.jump_url}")
     assert len(await children_of(app, single.job_id, world.alice.id)) == 1
+    # the link was used: it opens no editor any more
+    async with aiohttp.ClientSession() as session, session.get(url) as page:
+        assert page.status == 403 and "This link was used" in await page.text()
 
 
 BAD_INPUT = [
