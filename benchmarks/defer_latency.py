@@ -142,9 +142,12 @@ def run_phases(
         alive()
         return any(s.ready and s.connected for s in fake.sessions.values())
 
+    def u1_button(message: dict[str, Any]) -> dict[str, Any] | None:
+        return next((b for b in fake.buttons(message) if b.get("label") == "U1"), None)
+
     def first_grid() -> dict[str, Any] | None:
         for message in fake.channel_messages():
-            if message["attachments"] and len(fake.buttons(message)) == 9:
+            if message["attachments"] and u1_button(message) is not None:
                 return message
         return None
 
@@ -179,8 +182,9 @@ def run_phases(
     rows.append(row(f"burst of {args.burst}", burst))
 
     grid = first_grid()
-    assert grid is not None
-    u1 = fake.buttons(grid)[0]["custom_id"]
+    button = None if grid is None else u1_button(grid)
+    assert grid is not None and button is not None
+    u1 = button["custom_id"]
     clicks: list[SentInteraction] = []
     for _ in range(args.clicks):
         sent = fake.press_button(grid["id"], u1)

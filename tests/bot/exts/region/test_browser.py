@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, ViewportSize
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from imagine_bot.app import ImagineApp
 from imagine_bot.bot.client import ImagineBot
@@ -58,7 +59,10 @@ async def test_draw_a_rectangle_edit_the_prompt_and_submit(
     page = await context.new_page()
     response = await page.goto(link)
     assert response is not None and response.status == 200
-    await page.wait_for_function("document.getElementById('picture').complete")
+    # Evaluated through the browser's debugger, not eval in the page, which the CSP refuses.
+    await page.locator("#picture").evaluate(
+        "img => img.complete || new Promise((done) => img.addEventListener('load', done))"
+    )
     assert await page.input_value("#prompt") == "a lighthouse at dusk --seed 5"
     assert await page.is_disabled("#submit")  # nothing marked yet
 
@@ -70,9 +74,7 @@ async def test_draw_a_rectangle_edit_the_prompt_and_submit(
     shot = await page.screenshot(path=str(shots / "vary-region-editor.png"), full_page=True)
     assert shot.startswith(b"\x89PNG")
     await page.click("#submit")
-    await page.wait_for_function(
-        "document.getElementById('status').textContent.startsWith('Queued')"
-    )
+    await expect(page.locator("#status")).to_have_text(re.compile(r"^Queued"))
     assert await page.is_disabled("#submit")
     await context.close()  # its keep-alive connection would hold the bot from settling
 
