@@ -61,9 +61,11 @@ item() {  # item NAME SECONDS SCRIPT ARGS...: one benchmark, its JSON and log un
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1 || true
-# One timed run per row (no repeats) so that every row fits: 150 + 60 + 80 + 190 s.
-item gpu_grid 150 gpu_grid --repeats 1 "${COMPILE[@]}"
+# One timed run per row (no repeats) so that every row fits in 8 minutes: 140 + 60 + 30 + 80
+# + 160 s.
+item gpu_grid 140 gpu_grid --repeats 1 "${COMPILE[@]}"
 item upscale 60 upscale --sizes 1024 --models general_x4v3 x2plus
+item postedit 30 postedit --hd-only --repeats 1
 item workers 80 workers --device "$DEVICE" --size 512 --steps 20 --grids 8 --repeats 1
-item gpu_transformers 190 gpu_transformers --budget 140
+item gpu_transformers 160 gpu_transformers --budget 120
 exit $failed
