@@ -184,8 +184,8 @@ def test_the_bot_connects_syncs_answers_and_restarts_over_a_real_socket(
     assert callback.json["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
     assert sent.latency is not None
 
-    # ...then a channel message, from "Waiting to start" to the grid with its 9 buttons.
-    grid = wait_message(fake, bot, "the grid (PNG and 9 buttons)", is_png_with_buttons(9))
+    # ...then a channel message, from "Waiting to start" to the grid with its 11 buttons.
+    grid = wait_message(fake, bot, "the grid (PNG and 11 buttons)", is_png_with_buttons(11))
     history = fake.message_history[grid["id"]]
     assert "(Waiting to start" in history[0]["content"]
     assert "a lighthouse at dusk" in grid["content"] and fake.user.mention in grid["content"]
@@ -196,11 +196,12 @@ def test_the_bot_connects_syncs_answers_and_restarts_over_a_real_socket(
     assert attachment["content_type"] == "image/png"
     assert "lighthouse" not in attachment["filename"]  # file names come from job ids
     found = labels(fake, grid)
-    assert found[:4] + found[5:] == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"], found
+    assert found[:4] + found[5:9] == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"], found
     matches = [CUSTOM_ID.fullmatch(button["custom_id"]) for button in fake.buttons(grid)]
     assert all(matches), [button["custom_id"] for button in fake.buttons(grid)]
     assert len({match["job"] for match in matches if match}) == 1
-    assert [match["action"] for match in matches if match][4] == "reroll"
+    actions = [match["action"] for match in matches if match]
+    assert actions[4] == "reroll" and actions[9:] == ["star", "delete"], actions
     assert [int(match["index"]) for match in matches if match][:4] == [1, 2, 3, 4]
 
     # U1 posts image 1 alone, with its own buttons.
